@@ -139,11 +139,17 @@ static void on_scalar(struct builder *b, const yaml_event_t *ev)
         b->failed = 1;
         len = 0;
     }
-    n->raw = arena_strndup(b->a, raw, len);
-    n->str = n->raw;
+    n->str = arena_strndup(b->a, raw, len);
     n->len = len;
+    n->raw = n->str;
+    if (len > CONF_SHOWN_BYTES) {
+        char *shown = arena_alloc(b->a, CONF_SHOWN_BYTES + 4);
+        memcpy(shown, raw, CONF_SHOWN_BYTES);
+        memcpy(shown + CONF_SHOWN_BYTES, "...", 4);
+        n->raw = shown;
+    }
     if (!next_is_key(b) && !n->is_null && memchr(raw, '$', len)) {
-        if (!conf_subst(b->a, b->d, &n->loc, n->raw, len, &n->str, &n->len))
+        if (!conf_subst(b->a, b->d, &n->loc, raw, len, &n->str, &n->len))
             b->failed = 1;
     }
     anchor_add(b, copy_anchor(b, ev->data.scalar.anchor), n, 1);
@@ -195,7 +201,7 @@ static void finish_map(struct builder *b, struct frame *f)
         pairs[i].value = f->kids.v[2 * i + 1];
         if (pairs[i].key->kind != CONF_NODE_SCALAR) {
             conf_error(b->d, &pairs[i].key->loc, "a key must be a scalar, not a %s",
-                       pairs[i].key->kind == CONF_NODE_MAP ? "mapping" : "sequence");
+                       pairs[i].key->kind == CONF_NODE_MAP ? "mapping" : "list");
             b->failed = 1;
         } else {
             keys[nkeys++] = pairs[i].key;

@@ -31,8 +31,9 @@ struct conf_pair {
 struct conf_node {
     enum conf_node_kind kind;
     struct conf_loc loc;
-    /* Scalars. `str` is the value with ${VAR}s replaced; `raw` is the text as written,
-     * the only form error messages may quote (the value may hold a secret). */
+    /* Scalars. `str` is the value with ${VAR}s replaced. `raw` is the text as written
+     * (cut to CONF_SHOWN_BYTES with "..."): the only form error messages may quote, as
+     * the value may hold a secret from the environment. */
     const char *str;
     size_t len;
     const char *raw;
@@ -49,6 +50,7 @@ struct conf_node {
 #define CONF_MAX_DEPTH 64
 #define CONF_MAX_NODES 500000u      /* also counts nodes reached through aliases */
 #define CONF_MAX_SCALAR_BYTES (1u * 1024 * 1024)
+#define CONF_SHOWN_BYTES 64u
 
 /* Parses one YAML document into a tree allocated from `a`. Returns NULL after adding
  * the error(s) to `d`. `file` is the name used in locations (kept by reference: it

@@ -11,7 +11,8 @@ static int is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* Reads digits at s[*i]; 0 when there are none or the value passes `max`. */
+/* Reads digits at s[*i]: 1 on success, 0 when there are none, -1 when the value
+ * passes `max`. */
 static int read_number(const char *s, size_t len, size_t *i, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
@@ -19,7 +20,7 @@ static int read_number(const char *s, size_t len, size_t *i, uint64_t max, uint6
     while (*i < len && is_digit(s[*i])) {
         uint64_t dgt = (uint64_t)(s[*i] - '0');
         if (v > (max - dgt) / 10)
-            return 0;
+            return -1;
         v = v * 10 + dgt;
         (*i)++;
     }
@@ -35,7 +36,10 @@ const char *conf_parse_uint(const char *s, size_t len, uint64_t min, uint64_t ma
         return "expected a number, got an empty value";
     if (s[0] == '-')
         return "must not be negative";
-    if (!read_number(s, len, &i, UINT64_MAX / 2, &v) || i != len)
+    int r = read_number(s, len, &i, UINT64_MAX / 2, &v);
+    if (r < 0)
+        return "is out of range";
+    if (r == 0 || i != len)
         return "expected a whole number";
     if (v < min || v > max)
         return "is out of range";
@@ -58,7 +62,10 @@ const char *conf_parse_duration(const char *s, size_t len, uint64_t *ms)
     size_t i = 0;
     while (i < len) {
         uint64_t v;
-        if (!read_number(s, len, &i, CONF_DURATION_MAX_MS, &v))
+        int r = read_number(s, len, &i, CONF_DURATION_MAX_MS, &v);
+        if (r < 0)
+            return "duration is longer than 30 days";
+        if (r == 0)
             return "expected a duration such as 250ms, 5s, 1m or 1h";
         size_t u = i;
         while (i < len && !is_digit(s[i]))
@@ -89,7 +96,10 @@ const char *conf_parse_size(const char *s, size_t len, uint64_t *bytes)
     uint64_t v;
     if (len == 0)
         return "expected a size such as 512, 64KiB or 16MiB, got an empty value";
-    if (!read_number(s, len, &i, CONF_SIZE_MAX, &v))
+    int r = read_number(s, len, &i, CONF_SIZE_MAX, &v);
+    if (r < 0)
+        return "size is larger than 1TiB";
+    if (r == 0)
         return "expected a size such as 512, 64KiB or 16MiB";
     for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
         if (strlen(units[k].unit) == len - i && !memcmp(s + i, units[k].unit, len - i)) {
@@ -211,7 +221,7 @@ const char *conf_parse_url(struct arena *a, const char *s, size_t len, struct co
     size_t auth_end = i;
     if (memchr(s + auth, '@', auth_end - auth))
         return "credentials in a url are not supported (set them with the server's headers)";
-    if (i < len && (s[i] == '?' || s[i] == '#'))
+    if (memchr(s + auth, '?', len - auth) || memchr(s + auth, '#', len - auth))
         return "a server url may not have a query or fragment";
     size_t h0 = auth, h1, port_at = 0;
     if (h0 < auth_end && s[h0] == '[') {

@@ -286,11 +286,12 @@ bool walk_headers(struct walk *w, const struct conf_node *n, const char *key,
         h[i].name = name;
         h[i].value = value;
     }
-    for (size_t i = 0; ok && i < n->count; i++)
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(h[i].name, h[j].name)) {
+    for (size_t i = 0; i < n->count; i++)
+        for (size_t j = 0; h[i].name && j < i; j++)
+            if (h[j].name && !strcmp(h[i].name, h[j].name)) {
                 conf_error(w->d, &n->pairs[i].key->loc, "header '%s' is set twice in '%s'", h[i].name, key);
                 ok = false;
+                break;
             }
     if (ok) {
         *out = h;
