@@ -16,6 +16,8 @@ struct out {
 
 static void put(struct out *o, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     if (o->too_long || o->len + n > CONF_MAX_SCALAR_BYTES) {
         o->too_long = true;
         return;

@@ -69,7 +69,8 @@ static void random_bytes_and_mutations(void)
             len = sizeof base - 1;
             for (int m = 0; m < 1 + i % 4; m++) {
                 size_t at = next_rand() % len;
-                buf[at] = "{}[]:,-&*!|>'\"%@`#\n \t\0x1"[next_rand() % 26];
+                static const char poison[] = "{}[]:,-&*!|>'\"%@`#\n \t\0x1";
+                buf[at] = poison[next_rand() % (sizeof poison - 1)];
             }
             if (i % 5 == 0)
                 len = next_rand() % len;
