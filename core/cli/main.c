@@ -11,11 +11,12 @@
 #include <wolfssl/version.h>
 #include <yaml.h>
 
+#include "cli/serve.h"
 #include "conf/conf.h"
 #include "version.h"
 
 /* What this build can do; grows as subsystems land. */
-static const char *const features[] = {"config(yaml)"};
+static const char *const features[] = {"config(yaml)", "http1", "balance(wrr,least_conn,random_two,latency,hash)", "admin"};
 
 static void usage(FILE *out)
 {
@@ -104,10 +105,5 @@ int main(int argc, char **argv)
         conf_release(c);
         return 0;
     }
-    /* The proxy engine (workers, listeners) is the next milestone; until it lands
-     * sluice can only check configurations. */
-    fputs("sluice: serving is not built yet in this version; use -t to check a configuration\n",
-          stderr);
-    conf_release(c);
-    return 1;
+    return serve(c);
 }

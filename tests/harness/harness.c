@@ -16,6 +16,21 @@ void th_fail(const char *file, int line, const char *fmt, ...)
     th.failed_checks++;
 }
 
+int th_check(int ok, const char *file, int line, const char *fmt, ...)
+{
+    if (ok)
+        return 1;
+    va_list ap;
+    printf("  FAIL %s:%d: [%s] ", file, line, th.current ? th.current : "?");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+    th.failed_checks++;
+    return 0;
+}
+
 void th_run(const char *name, void (*fn)(void))
 {
     if (th.only && strcmp(th.only, name) != 0)

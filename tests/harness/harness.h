@@ -28,6 +28,9 @@ extern struct th_state th;
 
 void th_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Returns ok; when it is 0, reports the failure like th_fail. */
+int th_check(int ok, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 void th_run(const char *name, void (*fn)(void));
 int th_finish(void);
 
@@ -53,8 +56,9 @@ int th_finish(void);
         return;                                                                \
     } while (0)
 
-#define CHECK_MSG_(ok, ...)                                                    \
-    ((ok) ? 1 : (th_fail(__FILE__, __LINE__, __VA_ARGS__), 0))
+/* A function, not a ?: expression, so a CHECK used as a statement leaves no
+ * unused value behind. The message arguments are evaluated either way. */
+#define CHECK_MSG_(ok, ...) th_check((ok) ? 1 : 0, __FILE__, __LINE__, __VA_ARGS__)
 
 #define CHECK(cond) CHECK_MSG_((cond), "CHECK(%s)", #cond)
 #define REQUIRE(cond)                                                          \

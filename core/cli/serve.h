@@ -1,0 +1,10 @@
+/* serve.h - running sluice in the foreground with a loaded configuration. */
+#ifndef SLUICE_SERVE_H
+#define SLUICE_SERVE_H
+
+#include "conf/conf.h"
+
+/* Takes over the reference to c. Returns the process exit status. */
+int serve(struct conf *c);
+
+#endif
