@@ -137,7 +137,7 @@ static void txn_finish(struct txn *t)
         struct upstream *u = t->u;
         t->u = NULL;
         u->txn = NULL;
-        upstream_release(u, t->resp_done && t->req_sent && u->parser.keep_alive);
+        upstream_release(u, t->resp_done && t->req_sent && u->head.keep_alive);
     }
     account(t, now);
     access_log(t, now);
