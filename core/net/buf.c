@@ -4,8 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each thread keeps a few released blocks of NBUF_BLOCK bytes: a keep-alive
+ * connection frees its buffers between requests (idle connections must be cheap)
+ * and takes them back on the next one, without a trip through malloc. */
+#define NBUF_CACHE 64
+static _Thread_local struct {
+    char *blocks[NBUF_CACHE];
+    int count;
+} cache;
+
+void nbuf_cache_drain(void)
+{
+    while (cache.count > 0)
+        free(cache.blocks[--cache.count]);
+}
+
 bool nbuf_reserve(struct nbuf *b, size_t extra, size_t max)
 {
+    if (!b->p && extra <= NBUF_BLOCK && max >= NBUF_BLOCK && cache.count > 0) {
+        b->p = cache.blocks[--cache.count];
+        b->off = b->len = 0;
+        b->cap = NBUF_BLOCK;
+        return true;
+    }
     if (nbuf_room(b) >= extra)
         return true;
     if (b->off && b->cap - b->len >= extra) {
@@ -16,7 +37,7 @@ bool nbuf_reserve(struct nbuf *b, size_t extra, size_t max)
     size_t need = (size_t)b->len + extra;
     if (need > max)
         return false;
-    size_t cap = b->cap ? b->cap : 4096;
+    size_t cap = b->cap ? b->cap : NBUF_BLOCK;
     while (cap < need)
         cap *= 2;
     if (cap > max)
@@ -54,10 +75,18 @@ void nbuf_consume(struct nbuf *b, size_t n)
     b->len -= (uint32_t)n;
 }
 
+static void release(struct nbuf *b)
+{
+    if (b->cap == NBUF_BLOCK && cache.count < NBUF_CACHE)
+        cache.blocks[cache.count++] = b->p;
+    else
+        free(b->p);
+}
+
 void nbuf_release_if_empty(struct nbuf *b)
 {
     if (b->len == 0 && b->p) {
-        free(b->p);
+        release(b);
         b->p = NULL;
         b->off = b->cap = 0;
     }
@@ -65,6 +94,7 @@ void nbuf_release_if_empty(struct nbuf *b)
 
 void nbuf_free(struct nbuf *b)
 {
-    free(b->p);
+    if (b->p)
+        release(b);
     memset(b, 0, sizeof *b);
 }

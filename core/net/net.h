@@ -23,6 +23,9 @@ struct nbuf {
     uint32_t off, len, cap;
 };
 
+/* The usual size of a connection buffer; such blocks are recycled per thread. */
+#define NBUF_BLOCK 16384u
+
 /* Ensures room for `extra` more bytes after the data, compacting first and
  * growing up to `max` total capacity. False when that would pass `max`. */
 bool nbuf_reserve(struct nbuf *b, size_t extra, size_t max);
@@ -34,6 +37,8 @@ void nbuf_consume(struct nbuf *b, size_t n);
 /* Frees the memory when the buffer is empty. */
 void nbuf_release_if_empty(struct nbuf *b);
 void nbuf_free(struct nbuf *b);
+/* Frees the calling thread's recycled blocks (at thread exit). */
+void nbuf_cache_drain(void);
 
 /* ---- transports ---- */
 

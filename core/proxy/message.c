@@ -27,14 +27,45 @@ static void put(struct out *o, const char *s, size_t n)
     o->len += n;
 }
 
+/* Header names and values written here were checked already: the client's by the
+ * parser, the configuration's by the loader. So this only copies. */
 static void put_header(struct out *o, const char *name, size_t nlen, const char *value, size_t vlen)
 {
-    if (o->full)
-        return;
-    size_t n = http1_header_line(o->p + o->len, o->cap - o->len, name, nlen, value, vlen);
-    if (!n)
+    if (o->full || nlen + vlen + 4 > o->cap - o->len) {
         o->full = true;
-    o->len += n;
+        return;
+    }
+    char *p = o->p + o->len;
+    memcpy(p, name, nlen);
+    p[nlen] = ':';
+    p[nlen + 1] = ' ';
+    memcpy(p + nlen + 2, value, vlen);
+    p[nlen + 2 + vlen] = '\r';
+    p[nlen + 3 + vlen] = '\n';
+    o->len += nlen + vlen + 4;
+}
+
+/* Decimal digits of v into buf (at least 20 bytes); returns the length. */
+static size_t put_u64(char *buf, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static void put_length(struct out *o, uint64_t v)
+{
+    char line[48] = "content-length: ";
+    size_t n = 16 + put_u64(line + 16, v);
+    line[n++] = '\r';
+    line[n++] = '\n';
+    put(o, line, n);
 }
 
 #define PUT_LIT(o, s) put(o, s, sizeof(s) - 1)
@@ -74,10 +105,10 @@ size_t message_upstream_head(struct txn *t, const struct http1_head *h, char *bu
     long plen = route_rewrite_path(t->route, s, h->origin, h->origin_len, path, sizeof path);
     if (plen < 0)
         return 0;
-    size_t n = http1_request_line(o.p, o.cap, h->method_text, h->method_len, path, (size_t)plen);
-    if (!n)
-        return 0;
-    o.len = n;
+    put(&o, h->method_text, h->method_len);
+    put(&o, " ", 1);
+    put(&o, path, (size_t)plen);
+    PUT_LIT(&o, " HTTP/1.1\r\n");
     put_header(&o, "host", 4, s->url.authority, strlen(s->url.authority));
     const struct http1_hdr *xff = NULL;
     for (uint32_t i = 0; i < h->header_count; i++) {
@@ -92,11 +123,13 @@ size_t message_upstream_head(struct txn *t, const struct http1_head *h, char *bu
         }
         put_header(&o, hd->name, hd->name_len, hd->value, hd->value_len);
     }
-    char v[512];
-    int vl = xff ? snprintf(v, sizeof v, "%.*s, %s", (int)xff->value_len, xff->value, t->c->ip)
-                 : snprintf(v, sizeof v, "%s", t->c->ip);
-    if (vl > 0 && (size_t)vl < sizeof v)
-        put_header(&o, "x-forwarded-for", 15, v, (size_t)vl);
+    PUT_LIT(&o, "x-forwarded-for: ");
+    if (xff) {
+        put(&o, xff->value, xff->value_len);
+        PUT_LIT(&o, ", ");
+    }
+    put(&o, t->c->ip, strlen(t->c->ip));
+    PUT_LIT(&o, "\r\n");
     PUT_LIT(&o, "x-forwarded-proto: http\r\n");
     put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
     for (size_t i = 0; i < s->header_count; i++)
@@ -107,8 +140,7 @@ size_t message_upstream_head(struct txn *t, const struct http1_head *h, char *bu
     if (body_len < 0) {
         PUT_LIT(&o, "transfer-encoding: chunked\r\n");
     } else if (body_len > 0 || h->content_length >= 0) {
-        int cl = snprintf(v, sizeof v, "content-length: %lld\r\n", (long long)body_len);
-        put(&o, v, (size_t)cl);
+        put_length(&o, (uint64_t)body_len);
     }
     PUT_LIT(&o, "\r\n");
     return o.full ? 0 : o.len;
@@ -130,16 +162,10 @@ size_t message_client_head(struct txn *t, const struct http1_head *h, char *buf,
         put_header(&o, hd->name, hd->name_len, hd->value, hd->value_len);
     }
     put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
-    char v[64];
-    if (t->resp_body == BODY_LENGTH) {
-        int cl = snprintf(v, sizeof v, "content-length: %lld\r\n", (long long)h->content_length);
-        put(&o, v, (size_t)cl);
-    } else if (t->resp_body == BODY_CHUNKED) {
+    if (t->resp_body == BODY_LENGTH || (t->is_head && h->content_length >= 0))
+        put_length(&o, (uint64_t)h->content_length);
+    else if (t->resp_body == BODY_CHUNKED)
         PUT_LIT(&o, "transfer-encoding: chunked\r\n");
-    } else if (t->is_head && h->content_length >= 0) {
-        int cl = snprintf(v, sizeof v, "content-length: %lld\r\n", (long long)h->content_length);
-        put(&o, v, (size_t)cl);
-    }
     if (!t->client_keep_alive)
         PUT_LIT(&o, "connection: close\r\n");
     else if (t->http10)
@@ -175,10 +201,8 @@ size_t message_error(struct txn *t, int status, const char *type, const char *co
     if (!n)
         return 0;
     o.len = n;
-    char v[96];
     PUT_LIT(&o, "content-type: application/json\r\n");
-    int l = snprintf(v, sizeof v, "content-length: %zu\r\n", blen);
-    put(&o, v, (size_t)l);
+    put_length(&o, blen);
     put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
     if (!t->client_keep_alive)
         PUT_LIT(&o, "connection: close\r\n");

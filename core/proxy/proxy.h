@@ -118,6 +118,8 @@ struct proxy_worker {
     struct access_buf access;
     ev_prepare flush;               /* flushes the access log once per loop iteration */
     uint64_t next_id;               /* request ids */
+    struct txn *free_txns;          /* recycled transactions */
+    uint32_t free_txn_count;
     char id_prefix[12];
 };
 
@@ -156,6 +158,7 @@ struct txn {
     char path[256];                 /* for the access log, without the query */
     uint32_t path_len;
     const char *error;              /* why the gateway failed the request, for the log */
+    struct txn *next_free;          /* in the worker's free list */
 };
 
 /* client.c */
@@ -180,6 +183,7 @@ void txn_response_end(struct txn *t);
 void txn_upstream_failed(struct txn *t, int status, const char *why, bool retryable);
 void txn_client_gone(struct txn *t);
 void txn_free(struct txn *t);
+void txn_cache_free(struct proxy_worker *px);
 bool txn_wants_body(const struct txn *t);
 /* The upstream took enough of the request body for the client to be read again. */
 bool txn_client_wants_more(const struct txn *t);

@@ -41,6 +41,18 @@ static bool find_header(void *ud, const char *name, const char **value, size_t *
     return true;
 }
 
+/* "<prefix><12 hex digits of a per-worker counter>". */
+static void make_request_id(struct txn *t, struct proxy_worker *px)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(px->id_prefix);
+    memcpy(t->request_id, px->id_prefix, n);
+    uint64_t v = ++px->next_id;
+    for (int i = 11; i >= 0; i--, v >>= 4)
+        t->request_id[n + (size_t)i] = hex[v & 0xf];
+    t->request_id[n + 12] = '\0';
+}
+
 /* A client's x-request-id is kept when it is short and plain; else one is made. */
 static void set_request_id(struct txn *t, struct proxy_worker *px, const struct http1_head *h)
 {
@@ -58,8 +70,7 @@ static void set_request_id(struct txn *t, struct proxy_worker *px, const struct 
             return;
         }
     }
-    snprintf(t->request_id, sizeof t->request_id, "%s%012llx", px->id_prefix,
-             (unsigned long long)++px->next_id);
+    make_request_id(t, px);
 }
 
 static struct stats_counters *fe_stats(struct txn *t)
@@ -144,11 +155,47 @@ static void txn_finish(struct txn *t)
     client_txn_done(t->c);
 }
 
+/* Transactions are recycled per worker: one per request would otherwise be a
+ * malloc and a free on the hot path. */
+#define TXN_CACHE 64
+
+static struct txn *txn_alloc(struct proxy_worker *px)
+{
+    struct txn *t = px->free_txns;
+    if (t) {
+        px->free_txns = t->next_free;
+        px->free_txn_count--;
+        memset(t, 0, sizeof *t);
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t)
+        abort();
+    return t;
+}
+
 void txn_free(struct txn *t)
 {
+    struct proxy_worker *px = t->c->w->px;
     nbuf_free(&t->replay);
     nbuf_free(&t->body);
+    if (px->free_txn_count < TXN_CACHE) {
+        t->next_free = px->free_txns;
+        px->free_txns = t;
+        px->free_txn_count++;
+        return;
+    }
     free(t);
+}
+
+void txn_cache_free(struct proxy_worker *px)
+{
+    while (px->free_txns) {
+        struct txn *t = px->free_txns;
+        px->free_txns = t->next_free;
+        free(t);
+    }
+    px->free_txn_count = 0;
 }
 
 void txn_error(struct txn *t, int status, const char *type, const char *code, const char *message)
@@ -249,15 +296,12 @@ void txn_send_upstream(struct txn *t, const void *data, size_t n)
 
 struct txn *txn_begin_rejected(struct client *c)
 {
-    struct txn *t = calloc(1, sizeof *t);
-    if (!t)
-        abort();
+    struct txn *t = txn_alloc(c->w->px);
     t->c = c;
     c->txn = t;
     t->t_start = proxy_now(c->w);
     t->http10 = false;
-    snprintf(t->request_id, sizeof t->request_id, "%s%012llx", c->w->px->id_prefix,
-             (unsigned long long)++c->w->px->next_id);
+    make_request_id(t, c->w->px);
     struct stats_counters *fs = fe_stats(t);
     stat_add(&fs->requests, 1);
     stat_add(&fs->inflight, 1);
@@ -268,9 +312,7 @@ struct txn *txn_begin(struct client *c)
 {
     struct worker *w = c->w;
     const struct http1_head *h = &c->head;
-    struct txn *t = calloc(1, sizeof *t);
-    if (!t)
-        abort();
+    struct txn *t = txn_alloc(w->px);
     t->c = c;
     c->txn = t;
     t->t_start = proxy_now(w);
@@ -279,7 +321,8 @@ struct txn *txn_begin(struct client *c)
     t->http10 = h->version_minor == 0;
     t->client_keep_alive = h->keep_alive && !w->stopping;
     t->req_done = h->framing == HTTP1_BODY_NONE;
-    snprintf(t->method_str, sizeof t->method_str, "%.*s", (int)h->method_len, h->method_text);
+    size_t ml = h->method_len < sizeof t->method_str ? h->method_len : sizeof t->method_str - 1;
+    memcpy(t->method_str, h->method_text, ml);
     t->path_len = h->path_len < sizeof t->path ? h->path_len : (uint32_t)sizeof t->path - 1;
     memcpy(t->path, h->path, t->path_len);
     set_request_id(t, w->px, h);
@@ -354,7 +397,7 @@ static void send_held(struct txn *t)
     char cl[64];
     int n = snprintf(cl, sizeof cl, "content-length: %zu\r\n\r\n", body_len);
     txn_send_upstream(t, nbuf_data(&t->body), t->held_head_len);
-    txn_send_upstream(t, cl, (size_t)n);
+    txn_send_upstream(t, cl, (size_t)n); /* model_map only: not the hot path */
     txn_send_upstream(t, nbuf_data(&t->body) + t->held_head_len, body_len);
     nbuf_free(&t->body);
     t->buffer_body = false;

@@ -66,6 +66,7 @@ void proxy_worker_free(struct worker *w)
         free(wb->usable);
     }
     free(px->backends);
+    txn_cache_free(px);
     ev_prepare_stop(w->loop, &px->flush);
     access_buf_free(&px->access);
     free(px);

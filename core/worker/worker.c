@@ -161,6 +161,7 @@ static void *worker_main(void *arg)
     ev_run(w->loop, 0);
     proxy_worker_free(w);
     ev_loop_destroy(w->loop);
+    nbuf_cache_drain();
     return NULL;
 }
 
