@@ -109,9 +109,15 @@ enum http1_event http1_body(struct http1_parser *p, const char *data, size_t len
         case ST_BODY_CLOSE:
             if (off == len)
                 break;
-            if (p->lim.max_body_bytes && len - off > p->lim.max_body_bytes - p->body_total)
-                return http1_fail(p, 413, too_large(p));
-            return deliver(p, data, off, len - off, consumed, body, body_len);
+            n = len - off;
+            if (p->lim.max_body_bytes) {
+                /* up to the limit, then refuse: the same bytes whatever the reads */
+                if (p->body_total == p->lim.max_body_bytes)
+                    return http1_fail(p, 413, too_large(p));
+                if (n > p->lim.max_body_bytes - p->body_total)
+                    n = (size_t)(p->lim.max_body_bytes - p->body_total);
+            }
+            return deliver(p, data, off, n, consumed, body, body_len);
         case ST_CHUNK_DATA:
             if (off == len)
                 break;

@@ -113,7 +113,9 @@ static bool refuse(struct http1_parser *p, uint16_t status, const char *reason)
     return false;
 }
 
-enum field_id { FLD_OTHER, FLD_HOST, FLD_LENGTH, FLD_TE, FLD_CONNECTION, FLD_EXPECT, FLD_UPGRADE, FLD_HOP };
+enum field_id {
+    FLD_OTHER, FLD_HOST, FLD_LENGTH, FLD_TE, FLD_CONNECTION, FLD_EXPECT, FLD_UPGRADE, FLD_HOP
+};
 
 /* What the fields say, gathered in one pass. */
 struct facts {
@@ -283,11 +285,14 @@ static void mark_options(struct http1_head *h, const uint8_t *ids)
         const char *e;
         if (ids[i] != FLD_CONNECTION)
             continue;
-        while (next_element(h->headers[i].value, h->headers[i].value_len, &pos, &e, &n))
+        while (next_element(h->headers[i].value, h->headers[i].value_len, &pos, &e, &n)) {
+            if (n == 0)
+                continue;
             for (j = 0; j < h->header_count; j++)
                 if (ids[j] != FLD_HOST && ids[j] != FLD_LENGTH && n == h->headers[j].name_len &&
                     http1_same_name(e, h->headers[j].name, n))
                     h->headers[j].flags |= HTTP1_HDR_HOP;
+        }
     }
 }
 

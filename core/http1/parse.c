@@ -167,7 +167,7 @@ static enum http1_event parse_head(struct http1_parser *p, const char *data, siz
         case LINE_MORE:
             return HTTP1_NEED_MORE;
         case LINE_TOO_LONG:
-            return http1_fail(p, 431, "request header section too large");
+            return http1_fail(p, 431, "header section too large");
         case LINE_BAD:
             return http1_fail(p, 400, why);
         case LINE_OK:

@@ -13,6 +13,7 @@
 #define CLIENT_IN_SLACK PROXY_IN_CHUNK
 
 static void client_cb(struct ev_loop *loop, ev_io *io, int revents);
+static void unqueue(struct client *c);
 static void client_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 
 static void set_events(struct client *c)
@@ -25,7 +26,7 @@ static void set_events(struct client *c)
     if (ev == (c->io.events & (EV_READ | EV_WRITE)) && ev_is_active(&c->io))
         return;
     ev_io_stop(c->w->loop, &c->io);
-    ev_io_set(&c->io, c->fd, ev);
+    ev_io_modify(&c->io, ev); /* not ev_io_set: that makes libev re-add the fd */
     if (ev)
         ev_io_start(c->w->loop, &c->io);
 }
@@ -60,7 +61,7 @@ void proxy_accept(struct worker *w, struct listener *l, int fd, const struct soc
     struct http1_limits lim = {(uint32_t)fe->limits.max_header_bytes, fe->limits.max_body_bytes, 0};
     http1_parser_init(&c->parser, HTTP1_REQUEST, &lim);
     c->reading = true;
-    ev_init(&c->io, client_cb);
+    ev_io_init(&c->io, client_cb, fd, 0);
     c->io.data = c;
     ev_init(&c->timer, client_timeout);
     c->timer.data = c;
@@ -83,6 +84,8 @@ static void client_free(struct client *c)
         c->closed = true;
         txn_client_gone(c->txn);
     }
+    if (c->flush_queued)
+        unqueue(c);
     ev_io_stop(w->loop, &c->io);
     ev_timer_stop(w->loop, &c->timer);
     c->tp->close(c->fd, c->tp_ctx);
@@ -124,11 +127,12 @@ static bool flush(struct client *c)
     return true;
 }
 
+/* Output is written once per loop iteration (proxy_flush_pending, just before the
+ * loop waits), so a response head and its body leave in one system call. */
 void client_send(struct client *c, const void *data, size_t n)
 {
     if (c->dead)
         return;
-    bool was_empty = c->out.len == 0;
     /* Relaying stops at PROXY_OUT_HIGH; the rest of the cap is for our own small
      * messages (errors, chunk framing). */
     if (!nbuf_append(&c->out, data, n, PROXY_OUT_MAX)) {
@@ -136,11 +140,38 @@ void client_send(struct client *c, const void *data, size_t n)
         poke(c);
         return;
     }
-    if (was_empty && !flush(c)) {
-        poke(c);
-        return;
+    if (!c->flush_queued) {
+        struct proxy_worker *px = c->w->px;
+        c->flush_queued = true;
+        c->flush_next = px->flush_clients;
+        px->flush_clients = c;
+        proxy_flush_soon(c->w);
     }
-    set_events(c);
+}
+
+static void unqueue(struct client *c)
+{
+    struct client **pp = &c->w->px->flush_clients;
+    while (*pp && *pp != c)
+        pp = &(*pp)->flush_next;
+    if (*pp)
+        *pp = c->flush_next;
+    c->flush_queued = false;
+}
+
+void client_flush_pending(struct proxy_worker *px)
+{
+    while (px->flush_clients) {
+        struct client *c = px->flush_clients;
+        px->flush_clients = c->flush_next;
+        c->flush_queued = false;
+        if (c->dead)
+            continue;
+        if (!flush(c) || (c->closing && !c->txn && c->out.len == 0))
+            poke(c); /* its callback settles it */
+        else
+            set_events(c);
+    }
 }
 
 void client_abort(struct client *c)

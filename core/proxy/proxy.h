@@ -72,6 +72,8 @@ struct client {
     bool closed;                    /* being freed: a transaction ending must not continue */
     bool msg_open;                  /* a message is being parsed: call the parser again */
     bool head_timer;                /* the header timeout runs for the request being read */
+    bool flush_queued;              /* in the worker's list of output to write */
+    struct client *flush_next;
     struct client *prev, *next;
 };
 
@@ -93,6 +95,8 @@ struct upstream {
     bool connecting, reused, idle;
     int connect_error;              /* errno of a failed connect, reported from a timer */
     bool write_failed;              /* likewise for a failed write */
+    bool flush_queued;
+    struct upstream *flush_next;
     struct upstream *prev, *next;   /* in the pool's idle list */
 };
 
@@ -116,9 +120,14 @@ struct proxy_worker {
     struct client *clients;         /* every open client connection */
     uint32_t client_count;
     struct access_buf access;
-    ev_prepare flush;               /* flushes the access log once per loop iteration */
+    ev_prepare flush;               /* writes queued output and the access log, once per
+                                     * loop iteration, just before the loop waits */
+    ev_idle kick;                   /* active while output is queued: the loop must not
+                                     * block before the next flush */
     uint64_t next_id;               /* request ids */
     struct txn *free_txns;          /* recycled transactions */
+    struct client *flush_clients;   /* output queued this loop iteration */
+    struct upstream *flush_upstreams;
     uint32_t free_txn_count;
     char id_prefix[12];
 };
@@ -167,6 +176,8 @@ void client_want_write(struct client *c);
 void client_txn_done(struct client *c);
 void client_resume_reading(struct client *c);
 void client_abort(struct client *c);
+/* Writes every connection's queued output (once per loop iteration). */
+void client_flush_pending(struct proxy_worker *px);
 
 /* txn.c */
 struct txn *txn_begin(struct client *c);
@@ -201,6 +212,10 @@ void upstream_send(struct upstream *u, const void *data, size_t n);
 void upstream_release(struct upstream *u, bool reusable);
 void upstream_resume_reading(struct upstream *u);
 void upstream_pool_free(struct worker *w, struct pool *p);
+void upstream_flush_pending(struct proxy_worker *px);
+
+/* worker_state.c */
+void proxy_flush_soon(struct worker *w);
 
 /* message.c */
 #define MESSAGE_FRAMING_OPEN INT64_MIN /* leave framing and the final CRLF to the caller */

@@ -15,6 +15,7 @@
 #define UPSTREAM_IN_MAX (256u * 1024u)
 
 static void up_io(struct ev_loop *loop, ev_io *io, int revents);
+static void fail_later(struct upstream *u);
 static void up_timeout(struct ev_loop *loop, ev_timer *t, int revents);
 
 static void up_events(struct upstream *u)
@@ -28,7 +29,7 @@ static void up_events(struct upstream *u)
     if (ev == (u->io.events & (EV_READ | EV_WRITE)) && ev_is_active(&u->io))
         return;
     ev_io_stop(u->w->loop, &u->io);
-    ev_io_set(&u->io, u->fd, ev);
+    ev_io_modify(&u->io, ev); /* not ev_io_set: that makes libev re-add the fd */
     if (ev)
         ev_io_start(u->w->loop, &u->io);
 }
@@ -58,9 +59,13 @@ static void pool_unlink(struct upstream *u)
     p->idle_count--;
 }
 
+static void unqueue(struct upstream *u);
+
 static void up_close(struct upstream *u)
 {
     pool_unlink(u);
+    if (u->flush_queued)
+        unqueue(u);
     ev_io_stop(u->w->loop, &u->io);
     ev_timer_stop(u->w->loop, &u->timer);
     u->tp->close(u->fd, u->tp_ctx);
@@ -88,7 +93,7 @@ struct upstream *upstream_connect(struct worker *w, struct backend_rt *be, struc
     p->open++;
     stat_add(&s->stats[w->id].upstream_connects, 1);
     http1_parser_init(&u->parser, HTTP1_RESPONSE, NULL);
-    ev_init(&u->io, up_io);
+    ev_io_init(&u->io, up_io, fd, 0);
     u->io.data = u;
     ev_init(&u->timer, up_timeout);
     u->timer.data = u;
@@ -100,7 +105,7 @@ struct upstream *upstream_connect(struct worker *w, struct backend_rt *be, struc
         ev_timer_start(w->loop, &u->timer);
         return u;
     }
-    ev_io_set(&u->io, fd, EV_WRITE);
+    ev_io_modify(&u->io, EV_WRITE);
     ev_io_start(w->loop, &u->io);
     arm_timer(u, be->conf->timeouts.connect);
     return u;
@@ -127,13 +132,7 @@ static void flush(struct upstream *u)
         if (n == NET_AGAIN)
             break;
         if (n < 0) {
-            /* Failures are handled from the loop, never inside a caller's stack. */
-            u->write_failed = true;
-            nbuf_consume(&u->out, u->out.len);
-            ev_io_stop(u->w->loop, &u->io);
-            ev_timer_stop(u->w->loop, &u->timer);
-            ev_timer_set(&u->timer, 0., 0.);
-            ev_timer_start(u->w->loop, &u->timer);
+            fail_later(u); /* handled from the loop, never inside a caller's stack */
             return;
         }
         nbuf_consume(&u->out, (size_t)n);
@@ -144,17 +143,54 @@ static void flush(struct upstream *u)
     up_events(u);
 }
 
+static void fail_later(struct upstream *u)
+{
+    u->write_failed = true;
+    nbuf_consume(&u->out, u->out.len);
+    ev_io_stop(u->w->loop, &u->io);
+    ev_timer_stop(u->w->loop, &u->timer);
+    ev_timer_set(&u->timer, 0., 0.);
+    ev_timer_start(u->w->loop, &u->timer);
+}
+
+/* Like the client's output, written once per loop iteration. */
 void upstream_send(struct upstream *u, const void *data, size_t n)
 {
+    if (u->write_failed)
+        return;
     if (!nbuf_append(&u->out, data, n, PROXY_OUT_MAX)) {
         /* Callers stop feeding at PROXY_OUT_HIGH, so this is a broken invariant. */
         log_error("upstream output buffer overflow; closing");
-        if (u->txn)
-            txn_upstream_failed(u->txn, 502, "upstream buffer overflow", false);
+        fail_later(u);
         return;
     }
-    if (!u->connecting)
+    if (!u->flush_queued && !u->connecting) {
+        struct proxy_worker *px = u->w->px;
+        u->flush_queued = true;
+        u->flush_next = px->flush_upstreams;
+        px->flush_upstreams = u;
+        proxy_flush_soon(u->w);
+    }
+}
+
+void upstream_flush_pending(struct proxy_worker *px)
+{
+    while (px->flush_upstreams) {
+        struct upstream *u = px->flush_upstreams;
+        px->flush_upstreams = u->flush_next;
+        u->flush_queued = false;
         flush(u);
+    }
+}
+
+static void unqueue(struct upstream *u)
+{
+    struct upstream **pp = &u->w->px->flush_upstreams;
+    while (*pp && *pp != u)
+        pp = &(*pp)->flush_next;
+    if (*pp)
+        *pp = u->flush_next;
+    u->flush_queued = false;
 }
 
 void upstream_resume_reading(struct upstream *u)

@@ -13,13 +13,35 @@ static void *xcalloc(size_t n, size_t size)
     return p;
 }
 
+static void flush_all(struct ev_loop *loop, struct proxy_worker *px)
+{
+    upstream_flush_pending(px);
+    client_flush_pending(px);
+    if (!px->flush_clients && !px->flush_upstreams)
+        ev_idle_stop(loop, &px->kick);
+}
+
 static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 {
-    (void)loop;
     (void)revents;
     struct proxy_worker *px = p->data;
+    flush_all(loop, px);
     if (px->access.len)
         access_buf_flush(&px->access);
+}
+
+/* Output queued after this iteration's flush (by callbacks the flush itself set off)
+ * keeps the loop from blocking, and is written here or at the next prepare. */
+static void on_kick(struct ev_loop *loop, ev_idle *i, int revents)
+{
+    (void)revents;
+    flush_all(loop, i->data);
+}
+
+void proxy_flush_soon(struct worker *w)
+{
+    if (!ev_is_active(&w->px->kick))
+        ev_idle_start(w->loop, &w->px->kick);
 }
 
 void proxy_worker_init(struct worker *w)
@@ -46,6 +68,8 @@ void proxy_worker_init(struct worker *w)
     ev_prepare_init(&px->flush, on_prepare);
     px->flush.data = px;
     ev_prepare_start(w->loop, &px->flush);
+    ev_idle_init(&px->kick, on_kick);
+    px->kick.data = px;
     /* Request ids: a per-process random part, the worker, and a counter. */
     snprintf(px->id_prefix, sizeof px->id_prefix, "%08x%02x", (unsigned)(w->shared->id_seed & 0xffffffffu),
              w->id & 0xffu);
@@ -68,6 +92,7 @@ void proxy_worker_free(struct worker *w)
     free(px->backends);
     txn_cache_free(px);
     ev_prepare_stop(w->loop, &px->flush);
+    ev_idle_stop(w->loop, &px->kick);
     access_buf_free(&px->access);
     free(px);
     w->px = NULL;

@@ -107,7 +107,7 @@ static inline void run_feed(struct run *r, struct http1_parser *p, const char *m
             run_log(r, line);
             return;
         case HTTP1_CLOSED:
-            CHECK(!"parse returned CLOSED");
+            CHECK_MSG_(0, "parse returned CLOSED");
             return;
         case HTTP1_NEED_MORE:
             if (fed == len) {
@@ -135,7 +135,7 @@ static inline void run_feed(struct run *r, struct http1_parser *p, const char *m
             }
             n = len - fed < step ? len - fed : step;
             if (r->have + n > sizeof r->buf) {
-                CHECK(!"test buffer full");
+                CHECK_MSG_(0, "test buffer full");
                 return;
             }
             memcpy(r->buf + r->have, msg + fed, n);
@@ -144,6 +144,17 @@ static inline void run_feed(struct run *r, struct http1_parser *p, const char *m
             break;
         }
     }
+}
+
+/* Responses: the request method every response parser of the next runs expects. */
+static int run_expect_method = -1;
+
+static inline void run_parser(struct http1_parser *p, enum http1_kind kind,
+                              const struct http1_limits *lim)
+{
+    http1_parser_init(p, kind, lim);
+    if (run_expect_method >= 0)
+        http1_parser_expect_response_to(p, run_expect_method);
 }
 
 static inline struct run *run_new(void)
@@ -159,7 +170,7 @@ static inline struct run *run_msg(enum http1_kind kind, const struct http1_limit
 {
     static struct http1_parser p;
     struct run *r = run_new();
-    http1_parser_init(&p, kind, lim);
+    run_parser(&p, kind, lim);
     run_feed(r, &p, msg, len, len ? len : 1, eof, 0);
     return r;
 }
@@ -183,7 +194,7 @@ static inline struct run *same_for_every_split(enum http1_kind kind, const char 
         for (compact = 0; compact < 2; compact++) {
             struct http1_parser p;
             r = run_new();
-            http1_parser_init(&p, kind, NULL);
+            run_parser(&p, kind, NULL);
             run_feed(r, &p, msg, len, steps[i], eof, compact);
             if (!CHECK_MSG_(r->log_len == log_len && strcmp(r->log, log) == 0,
                             "step %zu compact %d: \"%s\" != \"%s\"", steps[i], compact,
