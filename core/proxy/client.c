@@ -194,6 +194,7 @@ void client_txn_done(struct client *c)
     if (c->closed)
         return;
     c->requests++;
+    c->head_timer = false; /* the next request gets its own header timeout */
     if (!keep || c->w->stopping)
         c->closing = true;
     if (c->closing || c->in.len) {
@@ -201,7 +202,6 @@ void client_txn_done(struct client *c)
         return;
     }
     nbuf_release_if_empty(&c->in);
-    c->head_timer = false;
     arm_timer(c, c->fe->conf->timeouts.client_idle);
     set_events(c);
 }
@@ -230,7 +230,9 @@ static void process(struct client *c)
 {
     while (!c->closing && !c->dead) {
         struct txn *t = c->txn;
-        if (t && (t->req_done || !txn_wants_body(t)))
+        /* A message still open is parsed on to its DONE even when it has no body
+         * (DONE may come with nothing consumed); a pipelined one waits. */
+        if (t && ((t->req_done && !c->msg_open) || !txn_wants_body(t)))
             break;
         if (c->in.len == 0 && !c->msg_open)
             break;
