@@ -4,16 +4,21 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-void th_fail(const char *file, int line, const char *fmt, ...)
+static void report(const char *file, int line, const char *fmt, va_list ap)
 {
-    va_list ap;
     printf("  FAIL %s:%d: [%s] ", file, line, th.current ? th.current : "?");
-    va_start(ap, fmt);
     vprintf(fmt, ap);
-    va_end(ap);
     printf("\n");
     fflush(stdout);
     th.failed_checks++;
+}
+
+void th_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report(file, line, fmt, ap);
+    va_end(ap);
 }
 
 int th_check(int ok, const char *file, int line, const char *fmt, ...)
@@ -21,13 +26,9 @@ int th_check(int ok, const char *file, int line, const char *fmt, ...)
     if (ok)
         return 1;
     va_list ap;
-    printf("  FAIL %s:%d: [%s] ", file, line, th.current ? th.current : "?");
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    report(file, line, fmt, ap);
     va_end(ap);
-    printf("\n");
-    fflush(stdout);
-    th.failed_checks++;
     return 0;
 }
 
