@@ -31,8 +31,7 @@ static void w_error(json_writer *w, const void *ctx)
     json_w_obj_end(w);
 }
 
-/* The SPEC's OpenAI-shaped error. The message may quote the request: it is escaped
- * by the JSON writer and never carries a header value. */
+/* Messages are static text: nothing the client sent is echoed back. */
 void admin_error(struct admin_response *r, int status, const char *code, const char *message)
 {
     struct err_ctx e = {message, status >= 500 ? "server_error" : "invalid_request_error", code};

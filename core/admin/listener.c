@@ -138,6 +138,7 @@ static void send_response(struct conn *c, struct admin_response *r)
     } else {
         n = 0;
     }
+    c->tmode = T_NONE; /* every response restarts the timer, the idle one included */
     bool with_body = c->method != ADMIN_HEAD;
     if (!n || !nbuf_append(&c->out, head, n, ADMIN_OUT_MAX + sizeof head) ||
         (with_body && !nbuf_append(&c->out, nbuf_data(&r->body), r->body.len,
@@ -363,7 +364,7 @@ static void conn_timeout(struct ev_loop *loop, ev_timer *t, int revents)
     update(c);
 }
 
-/* At the limit, the longest idle keep-alive connection makes room for a new one. */
+/* At the limit, the oldest idle keep-alive connection makes room for a new one. */
 static bool make_room(struct admin *a)
 {
     if (a->count < ADMIN_MAX_CONNS)

@@ -279,8 +279,7 @@ bool admin_render_metrics(const struct runtime *rt, struct nbuf *out)
     server_counter(&p, rt, "sluice_upstream_connect_total",
                    "New upstream connections opened, by backend and server.", F_CONNECTS);
     server_counter(&p, rt, "sluice_upstream_connect_errors_total",
-                   "Upstream attempts that failed other than by a timeout (refused, reset, bad "
-                   "response), by backend and server.",
+                   "Upstream connections that could not be opened, by backend and server.",
                    F_CONNECT_ERRORS);
     server_counter(&p, rt, "sluice_upstream_timeouts_total",
                    "Upstream attempts that timed out, by backend and server.", F_TIMEOUTS);

@@ -92,6 +92,19 @@ int serve(struct conf *c)
         runtime_release(rt);
         return 1;
     }
+    /* Signal handlers go in before anything listens: a supervisor may send SIGTERM
+     * as soon as the port accepts. */
+    struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+    struct server_state st = {0};
+    ev_signal sterm, sint, shup;
+    ev_signal_init(&sterm, on_stop_signal, SIGTERM);
+    ev_signal_init(&sint, on_stop_signal, SIGINT);
+    ev_signal_init(&shup, on_hup, SIGHUP);
+    sterm.data = sint.data = shup.data = &st;
+    ev_signal_start(loop, &sterm);
+    ev_signal_start(loop, &sint);
+    ev_signal_start(loop, &shup);
+
     uint32_t binds = workers_bind_count(rt);
     int *fds = calloc((size_t)workers * binds + 1, sizeof *fds);
     if (!fds || !workers_listen(rt, workers, fds)) {
@@ -100,8 +113,6 @@ int serve(struct conf *c)
         runtime_release(rt);
         return 1;
     }
-    struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-    struct server_state st = {0};
     if (c->admin.enabled) {
         st.admin = admin_start(loop, rt, &c->admin);
         if (!st.admin) {
@@ -131,14 +142,6 @@ int serve(struct conf *c)
                      rt->frontends[f].conf->binds[b].text);
     log_info("sluice started with %u worker(s)", workers);
 
-    ev_signal sterm, sint, shup;
-    ev_signal_init(&sterm, on_stop_signal, SIGTERM);
-    ev_signal_init(&sint, on_stop_signal, SIGINT);
-    ev_signal_init(&shup, on_hup, SIGHUP);
-    sterm.data = sint.data = shup.data = &st;
-    ev_signal_start(loop, &sterm);
-    ev_signal_start(loop, &sint);
-    ev_signal_start(loop, &shup);
     ev_run(loop, 0);
 
     workers_join(st.workers, st.count);

@@ -92,8 +92,10 @@ static size_t format_json(char *out, size_t cap, const struct access_entry *e)
     json_writer w;
     json_w_init(&w, out, cap);
     json_w_obj_begin(&w);
+    char num[32];
+    int n = snprintf(num, sizeof num, "%.3f", e->time);
     json_w_key(&w, "time");
-    json_w_double(&w, e->time, 3);
+    json_w_raw(&w, num, (size_t)n);
     json_w_key(&w, "request_id");
     json_w_str(&w, or_dash(e->request_id));
     json_w_key(&w, "client");
@@ -116,10 +118,12 @@ static size_t format_json(char *out, size_t cap, const struct access_entry *e)
     json_w_uint(&w, e->bytes_in);
     json_w_key(&w, "bytes_out");
     json_w_uint(&w, e->bytes_out);
+    n = snprintf(num, sizeof num, "%.3f", e->duration_ms);
     json_w_key(&w, "duration_ms");
-    json_w_double(&w, e->duration_ms, 3);
+    json_w_raw(&w, num, (size_t)n);
+    n = snprintf(num, sizeof num, "%.3f", e->upstream_ms);
     json_w_key(&w, "upstream_ms");
-    json_w_double(&w, e->upstream_ms, 3);
+    json_w_raw(&w, num, (size_t)n);
     json_w_key(&w, "attempts");
     json_w_uint(&w, e->attempts);
     if (e->error) {

@@ -96,6 +96,8 @@ static void account(struct txn *t, double now)
     if (t->srv && t->t_upstream > 0) {
         struct stats_counters *ss = &t->srv->stats[w->id];
         stat_add(&ss->responses[cls], 1);
+        stat_add(&ss->bytes_in, t->bytes_in);
+        stat_add(&ss->bytes_out, t->bytes_out);
         stat_sub(&ss->inflight, 1);
         stats_hist_add(&ss->duration, (uint64_t)((now - t->t_upstream) * 1e6));
     }
@@ -201,7 +203,7 @@ void txn_cache_free(struct proxy_worker *px)
 void txn_error(struct txn *t, int status, const char *type, const char *code, const char *message)
 {
     char buf[2048];
-    if (!t->req_done)
+    if (!t->req_done || t->c->w->stopping)
         t->client_keep_alive = false; /* the rest of the request is not read: close after */
     size_t n = message_error(t, status, type, code, message, buf, sizeof buf);
     t->status = (uint16_t)status;
@@ -432,8 +434,8 @@ bool txn_response_head(struct txn *t, const struct http1_head *h)
     } else {
         t->resp_body = BODY_CHUNKED;
     }
-    if (!t->req_done)
-        t->client_keep_alive = false; /* answered before the request ended: close after */
+    if (!t->req_done || t->c->w->stopping)
+        t->client_keep_alive = false; /* answered before the request ended, or stopping */
     char buf[16384];
     size_t n = message_client_head(t, h, buf, sizeof buf);
     if (!n) {
@@ -512,8 +514,6 @@ void txn_upstream_failed(struct txn *t, int status, const char *why, bool retrya
     t->error = why;
     if (status == 504)
         stat_add(&t->srv->stats[w->id].timeouts, 1);
-    else
-        stat_add(&t->srv->stats[w->id].connect_errors, 1);
     if (!t->resp_started) {
         txn_error(t, status, "server_error", status == 504 ? "upstream_timeout" : "upstream_error",
                   status == 504 ? "the upstream server did not answer in time" : "the upstream server failed");

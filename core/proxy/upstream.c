@@ -269,6 +269,7 @@ static void on_connected(struct upstream *u)
     int err = net_connect_result(u->fd);
     if (err) {
         u->connect_error = err;
+        stat_add(&u->srv->stats[u->w->id].connect_errors, 1);
         txn_upstream_failed(u->txn, 502, "connect failed", false);
         return;
     }
@@ -337,6 +338,7 @@ static void up_timeout(struct ev_loop *loop, ev_timer *tm, int revents)
         return;
     }
     if (u->connect_error) {
+        stat_add(&u->srv->stats[u->w->id].connect_errors, 1);
         txn_upstream_failed(t, 502, "connect failed", false);
         return;
     }
