@@ -33,11 +33,7 @@ static void set_events(struct client *c)
 
 static void arm_timer(struct client *c, uint64_t ms)
 {
-    ev_timer_stop(c->w->loop, &c->timer);
-    if (ms) {
-        ev_timer_set(&c->timer, (double)ms / 1000.0, 0.);
-        ev_timer_start(c->w->loop, &c->timer);
-    }
+    deadline_set(c->w->loop, &c->timer, ms);
 }
 
 static void poke(struct client *c)
@@ -63,8 +59,8 @@ void proxy_accept(struct worker *w, struct listener *l, int fd, const struct soc
     c->reading = true;
     ev_io_init(&c->io, client_cb, fd, 0);
     c->io.data = c;
-    ev_init(&c->timer, client_timeout);
-    c->timer.data = c;
+    ev_init(&c->timer.timer, client_timeout);
+    c->timer.timer.data = c;
     c->next = px->clients;
     if (c->next)
         c->next->prev = c;
@@ -87,7 +83,7 @@ static void client_free(struct client *c)
     if (c->flush_queued)
         unqueue(c);
     ev_io_stop(w->loop, &c->io);
-    ev_timer_stop(w->loop, &c->timer);
+    deadline_stop(w->loop, &c->timer);
     c->tp->close(c->fd, c->tp_ctx);
     if (c->prev)
         c->prev->next = c->next;
@@ -324,9 +320,10 @@ static void client_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 static void client_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    (void)loop;
     (void)revents;
     struct client *c = t->data;
+    if (!deadline_expired(loop, &c->timer))
+        return;
     if (c->txn) {
         /* A response is due but the client stopped reading it. */
         c->dead = true;

@@ -26,6 +26,7 @@
 #include "http1/http1.h"
 #include "log/log.h"
 #include "net/net.h"
+#include "proxy/deadline.h"
 #include "runtime/runtime.h"
 #include "worker/worker.h"
 
@@ -58,7 +59,7 @@ struct client {
     const struct transport *tp;
     void *tp_ctx;
     ev_io io;
-    ev_timer timer;                 /* header, idle or stop timeouts */
+    struct deadline timer;          /* header, idle or slow-reader timeouts */
     struct nbuf in, out;
     struct http1_parser parser;
     struct http1_head head;
@@ -87,7 +88,8 @@ struct upstream {
     const struct transport *tp;
     void *tp_ctx;
     ev_io io;
-    ev_timer timer;                 /* connect, server or idle timeout */
+    struct deadline timer;          /* connect, server or idle timeout; also reports
+                                     * failures from the loop (deadline_now) */
     struct nbuf in, out;
     struct http1_parser parser;
     struct http1_head head;

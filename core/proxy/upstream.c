@@ -36,11 +36,7 @@ static void up_events(struct upstream *u)
 
 static void arm_timer(struct upstream *u, uint64_t ms)
 {
-    ev_timer_stop(u->w->loop, &u->timer);
-    if (ms) {
-        ev_timer_set(&u->timer, (double)ms / 1000.0, 0.);
-        ev_timer_start(u->w->loop, &u->timer);
-    }
+    deadline_set(u->w->loop, &u->timer, ms);
 }
 
 static void pool_unlink(struct upstream *u)
@@ -67,7 +63,7 @@ static void up_close(struct upstream *u)
     if (u->flush_queued)
         unqueue(u);
     ev_io_stop(u->w->loop, &u->io);
-    ev_timer_stop(u->w->loop, &u->timer);
+    deadline_stop(u->w->loop, &u->timer);
     u->tp->close(u->fd, u->tp_ctx);
     u->pool->open--;
     nbuf_free(&u->in);
@@ -95,14 +91,13 @@ struct upstream *upstream_connect(struct worker *w, struct backend_rt *be, struc
     http1_parser_init(&u->parser, HTTP1_RESPONSE, NULL);
     ev_io_init(&u->io, up_io, fd, 0);
     u->io.data = u;
-    ev_init(&u->timer, up_timeout);
-    u->timer.data = u;
+    ev_init(&u->timer.timer, up_timeout);
+    u->timer.timer.data = u;
     if (fd < 0) {
         /* Reported from the loop, not from inside the caller's call stack. */
         u->fd = -1;
         u->connect_error = errno ? errno : ECONNREFUSED;
-        ev_timer_set(&u->timer, 0., 0.);
-        ev_timer_start(w->loop, &u->timer);
+        deadline_now(w->loop, &u->timer);
         return u;
     }
     ev_io_modify(&u->io, EV_WRITE);
@@ -148,9 +143,7 @@ static void fail_later(struct upstream *u)
     u->write_failed = true;
     nbuf_consume(&u->out, u->out.len);
     ev_io_stop(u->w->loop, &u->io);
-    ev_timer_stop(u->w->loop, &u->timer);
-    ev_timer_set(&u->timer, 0., 0.);
-    ev_timer_start(u->w->loop, &u->timer);
+    deadline_now(u->w->loop, &u->timer);
 }
 
 /* Like the client's output, written once per loop iteration. */
@@ -329,9 +322,10 @@ static void up_io(struct ev_loop *loop, ev_io *io, int revents)
 
 static void up_timeout(struct ev_loop *loop, ev_timer *tm, int revents)
 {
-    (void)loop;
     (void)revents;
     struct upstream *u = tm->data;
+    if (!deadline_expired(loop, &u->timer))
+        return;
     struct txn *t = u->txn;
     if (!t) {
         up_close(u); /* idle timeout */
