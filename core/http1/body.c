@@ -44,7 +44,7 @@ static enum http1_event chunk_size(struct http1_parser *p, const char *data, siz
     }
     why = http1_lint_chunk_line(data + *off, n, &size);
     if (why)
-        return http1_fail(p, 400, why);
+        return http1_fail(p, 400, http1_line_fault(data + *off, n, why, NULL));
     *off += n + 2;
     if (size == 0) {
         p->state = ST_TRAILER;
@@ -82,8 +82,8 @@ static enum http1_event trailer(struct http1_parser *p, const char *data, size_t
         *off += 2;
         return HTTP1_DONE;
     }
-    if ((why = http1_lint_field_line(data + *off, n)) != NULL)
-        return http1_fail(p, 400, why);
+    if ((why = http1_lint_field_line(data + *off, n, false)) != NULL)
+        return http1_fail(p, 400, http1_line_fault(data + *off, n, why, NULL));
     if (++p->lines > p->lim.max_headers)
         return http1_fail(p, 431, "too many trailer fields");
     p->trailer_bytes += (uint32_t)(n + 2);

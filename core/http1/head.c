@@ -12,8 +12,11 @@
 #define MAX_CONNECTION_OPTIONS 32u
 
 /* ---- llhttp callbacks: spans into p->cur. The whole head is in one
- * llhttp_execute(), so a span arrives in one piece; continuations are still joined,
- * and anything not contiguous is refused rather than guessed at. ---- */
+ * llhttp_execute() that no callback pauses, so llhttp reports each span in one
+ * piece. They are kept to the minimum (no *_complete callbacks): on_header_field
+ * starts a field, on_header_value gives it its value. Method, target and reason are
+ * joined if ever continued, and anything not contiguous is refused rather than
+ * guessed at. ---- */
 
 static struct http1_parser *owner(llhttp_t *ll) { return (struct http1_parser *)ll->data; }
 
@@ -49,42 +52,60 @@ static int on_status(llhttp_t *ll, const char *at, size_t n)
     return extend(ll, &h->reason, &h->reason_len, at, n);
 }
 
+/* Out of line and rare: keeps the callbacks below free of stack frames. */
+__attribute__((cold, noinline)) static int refuse_cb(llhttp_t *ll, uint16_t status,
+                                                     const char *reason)
+{
+    http1_fail(owner(ll), status, reason);
+    return -1;
+}
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t n)
 {
     struct http1_parser *p = owner(ll);
-    struct http1_hdr *f = &p->cur->headers[p->cur->header_count];
-    if (p->cur->header_count >= p->lim.max_headers) { /* lint.c counted already */
-        http1_fail(p, 431, "too many header fields");
-        return -1;
+    struct http1_head *h = p->cur;
+    struct http1_hdr *f = h->headers + h->header_count;
+    if (n == 0)
+        return 0;
+    /* Until it gets a value, a field's value points right after its name: a name
+     * that goes on from there is the same name, continued (a new field starts after
+     * at least ":" CRLF). */
+    if (f != h->headers && f[-1].value == at) {
+        f[-1].name_len += (uint32_t)n;
+        f[-1].value = at + n;
+        return 0;
     }
-    return extend(ll, &f->name, &f->name_len, at, n);
-}
-
-static int on_header_field_complete(llhttp_t *ll)
-{
-    struct http1_hdr *f = &owner(ll)->cur->headers[owner(ll)->cur->header_count];
-    f->value = f->name + f->name_len; /* a valid pointer even when the value is empty */
+    if (h->header_count >= p->lim.max_headers) /* lint.c counted already */
+        return refuse_cb(ll, 431, "too many header fields");
+    f->name = at;
+    f->name_len = (uint32_t)n;
+    f->value = at + n; /* also a valid pointer when the value stays empty */
     f->value_len = 0;
+    f->flags = 0;
+    h->header_count++;
     return 0;
 }
 
 static int on_header_value(llhttp_t *ll, const char *at, size_t n)
 {
-    struct http1_hdr *f = &owner(ll)->cur->headers[owner(ll)->cur->header_count];
-    return extend(ll, &f->value, &f->value_len, at, n);
-}
-
-static int on_header_value_complete(llhttp_t *ll)
-{
     struct http1_head *h = owner(ll)->cur;
-    struct http1_hdr *f = &h->headers[h->header_count];
+    struct http1_hdr *f;
+    const char *end = at + n;
+    if (n == 0)
+        return 0; /* llhttp reports an empty value where the next line starts */
+    if (h->header_count == 0)
+        return refuse_cb(ll, 400, "malformed head");
+    f = h->headers + h->header_count - 1;
+    if (f->value_len) { /* continued: only ever right where it stopped */
+        if (f->value + f->value_len != at)
+            return refuse_cb(ll, 400, "malformed head");
+        at = f->value;
+    }
     /* llhttp drops leading OWS but keeps trailing OWS in the span. */
-    while (f->value_len > 0 &&
-           (f->value[f->value_len - 1] == ' ' || f->value[f->value_len - 1] == '\t'))
-        f->value_len--;
-    f->flags = 0;
-    if (++h->header_count < HTTP1_MAX_HEADERS)
-        memset(&h->headers[h->header_count], 0, sizeof h->headers[0]);
+    while (end > at && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    f->value = at;
+    f->value_len = (uint32_t)(end - at);
     return 0;
 }
 
@@ -99,9 +120,7 @@ const llhttp_settings_t http1_llhttp_settings = {
     .on_url = on_url,
     .on_status = on_status,
     .on_header_field = on_header_field,
-    .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,
-    .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
 };
 
@@ -120,35 +139,83 @@ enum field_id {
 /* What the fields say, gathered in one pass. */
 struct facts {
     unsigned hosts, lengths, chunked, options;
+    unsigned naming; /* Connection options that may name a field not yet marked */
     bool te, chunked_last, other_coding;
     bool close, keep_alive, upgrade_option, upgrade_field, expect_continue;
 };
 
-static enum field_id classify(const struct http1_hdr *f)
+/* s[0..n) equals the lower-case literal `lower` (n bytes of letters and "-"),
+ * ignoring ASCII case. s must be a token: field names are (lint.c), list elements
+ * are checked first. Among tokens, setting bit 5 changes only 'A'-'Z' and maps
+ * nothing else onto a lower-case letter or "-", so case is folded exactly, eight
+ * bytes at a time (the last, possibly overlapping, word ends the name). */
+static bool name_is(const char *s, const char *lower, size_t n)
 {
-    static const struct { const char *name; enum field_id id; } known[] = {
-        {"host", FLD_HOST},         {"content-length", FLD_LENGTH},
-        {"transfer-encoding", FLD_TE}, {"connection", FLD_CONNECTION},
-        {"expect", FLD_EXPECT},     {"upgrade", FLD_UPGRADE},
-        {"keep-alive", FLD_HOP},    {"proxy-connection", FLD_HOP},
-        {"te", FLD_HOP},            {"trailer", FLD_HOP},
-        {"proxy-authorization", FLD_HOP}, {"proxy-authenticate", FLD_HOP},
-    };
+    const uint64_t fold = 0x2020202020202020ull;
+    uint64_t a, b;
     size_t i;
-    for (i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (http1_ieq(f->name, f->name_len, known[i].name))
-            return known[i].id;
-    return FLD_OTHER;
+    if (n < 8) {
+        for (i = 0; i < n; i++)
+            if (((unsigned char)s[i] | 0x20) != (unsigned char)lower[i])
+                return false;
+        return true;
+    }
+    for (i = 0; i + 8 < n; i += 8) {
+        memcpy(&a, s + i, sizeof a);
+        memcpy(&b, lower + i, sizeof b);
+        if ((a | fold) != b)
+            return false;
+    }
+    memcpy(&a, s + n - 8, sizeof a);
+    memcpy(&b, lower + n - 8, sizeof b);
+    return (a | fold) == b;
 }
+
+#define IS(lit, id) (name_is(s, lit, sizeof(lit) - 1) ? (id) : FLD_OTHER)
+
+/* The fields the analysis acts on. Every field of every message comes through here,
+ * so the length picks the candidate (the first byte when two names share a length)
+ * and one comparison decides; most fields are rejected by the length alone. */
+static enum field_id classify(const char *s, size_t n)
+{
+    switch (n) {
+    case 2:
+        return IS("te", FLD_HOP);
+    case 4:
+        return IS("host", FLD_HOST);
+    case 6:
+        return IS("expect", FLD_EXPECT);
+    case 7:
+        return (s[0] | 0x20) == 'u' ? IS("upgrade", FLD_UPGRADE) : IS("trailer", FLD_HOP);
+    case 10:
+        return (s[0] | 0x20) == 'c' ? IS("connection", FLD_CONNECTION)
+                                    : IS("keep-alive", FLD_HOP);
+    case 14:
+        return IS("content-length", FLD_LENGTH);
+    case 16:
+        return IS("proxy-connection", FLD_HOP);
+    case 17:
+        return IS("transfer-encoding", FLD_TE);
+    case 18:
+        return IS("proxy-authenticate", FLD_HOP);
+    case 19:
+        return IS("proxy-authorization", FLD_HOP);
+    default:
+        return FLD_OTHER;
+    }
+}
+
+#undef IS
 
 /* The next element of a comma-separated list, trimmed of OWS; false at the end. */
 static bool next_element(const char *s, size_t n, size_t *pos, const char **e, size_t *len)
 {
-    size_t i = *pos, j = i;
+    size_t i = *pos, j;
+    const char *comma;
     if (i > n)
         return false;
-    while (j < n && s[j] != ',')
-        j++;
+    comma = memchr(s + i, ',', n - i);
+    j = comma ? (size_t)(comma - s) : n;
     *pos = j + 1;
     while (i < j && (s[i] == ' ' || s[i] == '\t'))
         i++;
@@ -161,11 +228,7 @@ static bool next_element(const char *s, size_t n, size_t *pos, const char **e, s
 
 static bool all_tchar(const char *s, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!http1_tchar((unsigned char)s[i]))
-            return false;
-    return n > 0;
+    return n > 0 && http1_token_len(s, n) == n;
 }
 
 /* 1*DIGIT and nothing else: no sign, no spaces, no list ("5, 5"). */
@@ -177,7 +240,7 @@ static bool parse_length(const char *s, size_t n, int64_t *out)
         return false;
     for (i = 0; i < n; i++) {
         int d = s[i] - '0';
-        if (d < 0 || d > 9 || v > (INT64_MAX - d) / 10)
+        if (d < 0 || d > 9 || v > INT64_MAX / 10 || (v == INT64_MAX / 10 && d > INT64_MAX % 10))
             return false;
         v = v * 10 + d;
     }
@@ -198,7 +261,7 @@ static bool transfer_codings(struct http1_parser *p, const struct http1_hdr *f,
             ;
         if (name == 0)
             return refuse(p, 400, "invalid Transfer-Encoding");
-        k->chunked_last = http1_ieq(e, name, "chunked");
+        k->chunked_last = name == 7 && name_is(e, "chunked", 7);
         if (k->chunked_last) {
             if (name != n)
                 return refuse(p, 400, "invalid Transfer-Encoding");
@@ -220,12 +283,15 @@ static bool connection_options(struct http1_parser *p, const struct http1_hdr *f
             continue; /* RFC 9110 5.6.1: empty list elements are ignored */
         if (!all_tchar(e, n))
             return refuse(p, 400, "invalid Connection header");
-        if (http1_ieq(e, n, "close"))
-            k->close = true;
-        else if (http1_ieq(e, n, "keep-alive"))
+        /* keep-alive and upgrade name fields that are hop-by-hop already */
+        if (n == 10 && name_is(e, "keep-alive", 10)) {
             k->keep_alive = true;
-        else if (http1_ieq(e, n, "upgrade"))
+        } else if (n == 7 && name_is(e, "upgrade", 7)) {
             k->upgrade_option = true;
+        } else {
+            k->close = k->close || (n == 5 && name_is(e, "close", 5));
+            k->naming++; /* for mark_options() */
+        }
         if (++k->options > MAX_CONNECTION_OPTIONS)
             return refuse(p, 400, "too many Connection options");
     }
@@ -238,7 +304,7 @@ static bool scan_fields(struct http1_parser *p, struct http1_head *h, struct fac
     uint32_t i;
     for (i = 0; i < h->header_count; i++) {
         struct http1_hdr *f = &h->headers[i];
-        enum field_id id = classify(f);
+        enum field_id id = classify(f->name, f->name_len);
         ids[i] = (uint8_t)id;
         switch (id) {
         case FLD_HOST:
@@ -330,14 +396,7 @@ static bool framing(struct http1_parser *p, struct http1_head *h, const struct f
  * authority without userinfo. Anything else could route one way and mean another. */
 static bool host_chars(const char *s, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c != 0 && strchr("-._~!$&'()*+,;=:[]%", c))))
-            return false;
-    }
-    return true;
+    return http1_host_len(s, n) == n;
 }
 
 /* origin-form, asterisk-form (OPTIONS only) or absolute-form (http and https). */
@@ -426,7 +485,8 @@ bool http1_head_analyze(struct http1_parser *p, struct http1_head *h)
     }
     if (!scan_fields(p, h, &k, ids))
         return false;
-    mark_options(h, ids);
+    if (k.naming)
+        mark_options(h, ids);
     h->keep_alive = !k.close && (h->version_minor == 1 || k.keep_alive);
     if (p->kind == HTTP1_REQUEST && !request_semantics(p, h, &k))
         return false;

@@ -5,20 +5,44 @@
  * request-line parts, obs-text in the target, and a bare CR ending the head or the
  * trailers. Each of these lets two parsers disagree on where a message ends, so every
  * line is checked here first; llhttp then only ever sees lines in the strict grammar.
- * Line endings (bare CR/LF) are checked by http1_next_line() before a line gets here.
+ * Lines come here complete: http1_next_line() (parse.c) found their CRLF and refused
+ * a bare LF; a CR left inside a line fails every lint below, and the caller reports
+ * it as a bare CR (http1_line_fault()). Runs of many bytes are measured by scan.c.
  */
 #include <string.h>
 
 #include "http1/http1_int.h"
 
+/* ---- byte classes: one table, computed by the compiler from the grammar ---- */
+
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_ALNUM(c) (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
 /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" /
  *         "`" / "|" / "~" / DIGIT / ALPHA */
-bool http1_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
+#define IS_TCHAR(c)                                                                   \
+    (IS_ALNUM(c) || (c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || \
+     (c) == '\'' || (c) == '*' || (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' ||  \
+     (c) == '_' || (c) == '`' || (c) == '|' || (c) == '~')
+/* field-vchar, SP and HTAB: VCHAR and obs-text (0x80-0xFF) */
+#define IS_TEXT(c) ((c) == '\t' || ((c) >= 0x20 && (c) != 0x7f))
+/* RFC 9112 3.2: no SP, CTL or byte over 0x7E; no fragment ("#") */
+#define IS_TARGET(c) ((c) > 0x20 && (c) < 0x7f && (c) != '#')
+/* RFC 3986 authority without userinfo: unreserved, sub-delims, ":", "[", "]", "%" */
+#define IS_HOST(c)                                                                     \
+    (IS_ALNUM(c) || (c) == '-' || (c) == '.' || (c) == '_' || (c) == '~' || (c) == '!' ||  \
+     (c) == '$' || (c) == '&' || (c) == '\'' || (c) == '(' || (c) == ')' || (c) == '*' ||  \
+     (c) == '+' || (c) == ',' || (c) == ';' || (c) == '=' || (c) == ':' || (c) == '[' ||   \
+     (c) == ']' || (c) == '%')
+#define CT(c) \
+    ((IS_TCHAR(c) ? C_TCHAR : 0) | (IS_TEXT(c) ? C_TEXT : 0) | \
+     (IS_TARGET(c) ? C_TARGET : 0) | (IS_HOST(c) ? C_HOST : 0))
+#define CT4(c) CT(c), CT((c) + 1), CT((c) + 2), CT((c) + 3)
+#define CT16(c) CT4(c), CT4((c) + 4), CT4((c) + 8), CT4((c) + 12)
+#define CT64(c) CT16(c), CT16((c) + 16), CT16((c) + 32), CT16((c) + 48)
+
+const uint8_t http1_ctype[256] = {CT64(0), CT64(64), CT64(128), CT64(192)};
+
+static bool all_text(const char *s, size_t n) { return http1_text_len(s, n) == n; }
 
 bool http1_ieq(const char *s, size_t n, const char *lower)
 {
@@ -48,10 +72,9 @@ bool http1_same_name(const char *a, const char *b, size_t n)
     return true;
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(char c) { return IS_DIGIT(c); }
 
-/* VCHAR and obs-text, plus SP and HTAB: what a field value or reason may hold. */
-static bool is_text(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+static bool is_text(unsigned char c) { return (http1_ctype[c] & C_TEXT) != 0; }
 
 /* "HTTP/" DIGIT "." DIGIT at s; HTTP-name is case-sensitive. */
 static bool is_version(const char *s, size_t n)
@@ -65,9 +88,11 @@ static bool supported_version(const char *s)
     return s[5] == '1' && (s[7] == '0' || s[7] == '1');
 }
 
-/* request-line = method SP request-target SP HTTP-version, single spaces. The form
- * of the target (origin, absolute, asterisk) is checked with the method, in head.c. */
-const char *http1_lint_request_line(const char *s, size_t n, uint16_t *status)
+/* ---- lines. Each lint is a fast yes/no scan; on "no" the original step-by-step
+ * check (the *_fault functions) says why, so the reasons do not depend on the fast
+ * path and the fast path accepts exactly what the step-by-step check accepts. ---- */
+
+static const char *request_line_fault(const char *s, size_t n, uint16_t *status)
 {
     size_t i = 0, t;
     *status = 400;
@@ -95,11 +120,28 @@ const char *http1_lint_request_line(const char *s, size_t n, uint16_t *status)
     return NULL;
 }
 
+/* request-line = method SP request-target SP HTTP-version, single spaces. The form
+ * of the target (origin, absolute, asterisk) is checked with the method, in head.c. */
+const char *http1_lint_request_line(const char *s, size_t n, uint16_t *status)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = http1_token_len(s, n), t;
+    if (i == 0 || u[i] != ' ')
+        return request_line_fault(s, n, status);
+    t = ++i;
+    i += http1_target_len(s + i, n - i);
+    /* u[i] == ' ' means i < n: s[n] is the CR */
+    if (i == t || u[i] != ' ' || n - i != 9 || memcmp(s + i + 1, "HTTP/1.", 7) != 0 ||
+        (s[n - 1] != '0' && s[n - 1] != '1'))
+        return request_line_fault(s, n, status);
+    *status = 400;
+    return NULL;
+}
+
 /* status-line = HTTP-version SP 3DIGIT SP [ reason ]. Servers that end the line
  * right after the code are accepted: nothing about framing depends on the reason. */
 const char *http1_lint_status_line(const char *s, size_t n)
 {
-    size_t i;
     if (!is_version(s, n))
         return "invalid status line";
     if (!supported_version(s))
@@ -111,16 +153,12 @@ const char *http1_lint_status_line(const char *s, size_t n)
         return NULL;
     if (s[12] != ' ')
         return "invalid status code";
-    for (i = 13; i < n; i++)
-        if (!is_text((unsigned char)s[i]))
-            return "invalid character in reason phrase";
+    if (!all_text(s + 13, n - 13))
+        return "invalid character in reason phrase";
     return NULL;
 }
 
-/* field-line = field-name ":" OWS field-value OWS. A line starting with SP or HTAB
- * is obs-fold, which RFC 9112 lets a server refuse; whitespace before the colon
- * MUST be refused (section 5.1). */
-const char *http1_lint_field_line(const char *s, size_t n)
+static const char *field_line_fault(const char *s, size_t n)
 {
     size_t i = 0;
     if (s[0] == ' ' || s[0] == '\t')
@@ -137,6 +175,18 @@ const char *http1_lint_field_line(const char *s, size_t n)
     for (i++; i < n; i++)
         if (!is_text((unsigned char)s[i]))
             return "invalid character in header value";
+    return NULL;
+}
+
+/* field-line = field-name ":" OWS field-value OWS. A line starting with SP or HTAB
+ * is obs-fold, which RFC 9112 lets a server refuse; whitespace before the colon
+ * MUST be refused (section 5.1). */
+const char *http1_lint_field_line(const char *s, size_t n, bool clean)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = http1_token_len(s, n);
+    if (i == 0 || u[i] != ':' || (!clean && !all_text(s + i + 1, n - i - 1)))
+        return field_line_fault(s, n);
     return NULL;
 }
 

@@ -2,10 +2,12 @@
  *
  * A head is not consumed until it is complete: each call re-reads it from its first
  * byte (p->line and p->scan make that linear, not quadratic), checks every new line
- * with lint.c, and once the empty line arrives hands the whole head to llhttp in one
- * llhttp_execute(). llhttp therefore sees every span in one piece, and the parser
- * never holds a pointer into the caller's buffer between calls. llhttp is paused at
- * on_headers_complete and reset for every message: bodies are decoded in body.c.
+ * (runs of plain field lines at once with scan.c, any other line with
+ * http1_next_line() and lint.c), and once the empty line arrives hands the whole
+ * head to llhttp in one llhttp_execute(). llhttp therefore sees every span in one
+ * piece, and the parser never holds a pointer into the caller's buffer between
+ * calls. llhttp is paused at on_headers_complete and reset for every message:
+ * bodies are decoded in body.c.
  */
 #include <string.h>
 
@@ -65,29 +67,38 @@ enum http1_line http1_next_line(struct http1_parser *p, const char *line, size_t
                                 size_t max, size_t *n, const char **why)
 {
     size_t lim = avail < max ? avail : max, i;
+    const char *lf;
     if (p->scan > lim)
         p->scan = 0; /* fewer bytes than last time: the caller broke the contract */
-    for (i = p->scan; i < lim; i++) {
-        if (line[i] == '\n')
-            break;
+    /* An empty buffer may come as NULL: memchr must not see it. */
+    lf = lim > p->scan ? memchr(line + p->scan, '\n', lim - p->scan) : NULL;
+    if (!lf) {
         /* A CR is only ever the first half of CRLF: refuse it as soon as the byte
          * after it is known, without waiting for the line to end. */
-        if (line[i] == '\r' && i + 1 < lim && line[i + 1] != '\n') {
+        if (lim - p->scan >= 2 && memchr(line + p->scan, '\r', lim - p->scan - 1)) {
             *why = "bare CR in line";
             return LINE_BAD;
         }
-    }
-    if (i == lim) {
         p->scan = lim > 0 && line[lim - 1] == '\r' ? lim - 1 : lim;
         return avail >= max ? LINE_TOO_LONG : LINE_MORE;
     }
+    i = (size_t)(lf - line);
     p->scan = 0;
     if (i == 0 || line[i - 1] != '\r') {
-        *why = "bare LF line ending";
+        *why = memchr(line, '\r', i) ? "bare CR in line" : "bare LF line ending";
         return LINE_BAD;
     }
     *n = i - 1;
     return LINE_OK;
+}
+
+const char *http1_line_fault(const char *line, size_t n, const char *why, uint16_t *status)
+{
+    if (!memchr(line, '\r', n))
+        return why;
+    if (status)
+        *status = 400;
+    return "bare CR in line";
 }
 
 enum http1_event http1_message_done(struct http1_parser *p)
@@ -120,7 +131,6 @@ static enum http1_event head_complete(struct http1_parser *p, const char *data,
     memset(h, 0, offsetof(struct http1_head, headers));
     h->content_length = -1;
     h->host = -1;
-    memset(&h->headers[0], 0, sizeof h->headers[0]);
     p->cur = h;
     e = llhttp_execute(&p->ll, data, end);
     p->cur = NULL;
@@ -152,18 +162,58 @@ static enum http1_event head_complete(struct http1_parser *p, const char *data,
     return HTTP1_HEAD;
 }
 
-static enum http1_event parse_head(struct http1_parser *p, const char *data, size_t len,
-                                   size_t *consumed, struct http1_head *h)
+/* The fast path: the field lines that http1_skip_fields() vouches for, within the
+ * limits, are taken at once. It stops at the empty line and at any line it cannot
+ * accept on its own, which head_line() and the lints then take the careful way. */
+static void skip_plain_fields(struct http1_parser *p, const char *data, size_t len)
 {
     size_t max = p->lim.max_head_bytes;
+    uint32_t k;
+    if (p->scan != 0 || p->lines > p->lim.max_headers)
+        return;
+    p->line += http1_skip_fields(data + p->line, (len < max ? len : max) - p->line,
+                                 p->lim.max_headers + 1 - p->lines, &k);
+    p->lines += k;
+}
+
+/* The next complete line of the head, at data[p->line]: LINE_OK with its length
+ * without CRLF in *n, and *clean when http1_clean_line() found every byte C_TEXT;
+ * else what stops the head for now (http1_next_line()). */
+static enum http1_line head_line(struct http1_parser *p, const char *data, size_t len,
+                                 size_t *n, bool *clean, const char **why)
+{
+    const char *s = data + p->line;
+    size_t avail = len - p->line, room = p->lim.max_head_bytes - p->line;
+    size_t lim = avail < room ? avail : room;
+    /* A line presented again (p->scan > 0) is searched on from where the last search
+     * stopped, so that a head arriving byte by byte costs linear time. */
+    *clean = false;
+    if (p->scan == 0) {
+        *n = lim >= 2 && s[0] == '\r' && s[1] == '\n' ? 0 : http1_clean_line(s, lim);
+        if (*n != HTTP1_NOT_CLEAN) {
+            *clean = true;
+            return LINE_OK;
+        }
+    }
+    return http1_next_line(p, s, avail, room, n, why);
+}
+
+/* Out of line: the body and DONE calls of http1_parse() stay short. */
+__attribute__((noinline)) static enum http1_event
+parse_head(struct http1_parser *p, const char *data, size_t len, size_t *consumed,
+           struct http1_head *h)
+{
     if (len < p->pending) /* bytes were dropped: start the scan over */
         start_message(p);
     p->pending = len;
     for (;;) {
-        const char *why = NULL;
+        const char *s, *why = NULL;
         uint16_t status = 400;
-        size_t n = 0, next;
-        switch (http1_next_line(p, data + p->line, len - p->line, max - p->line, &n, &why)) {
+        size_t n = 0;
+        bool clean;
+        if (p->lines > 0)
+            skip_plain_fields(p, data, len);
+        switch (head_line(p, data, len, &n, &clean, &why)) {
         case LINE_MORE:
             return HTTP1_NEED_MORE;
         case LINE_TOO_LONG:
@@ -173,28 +223,31 @@ static enum http1_event parse_head(struct http1_parser *p, const char *data, siz
         case LINE_OK:
             break;
         }
-        next = p->line + n + 2;
         if (n == 0) {
             if (p->lines > 0)
-                return head_complete(p, data, next, consumed, h);
+                return head_complete(p, data, p->line + 2, consumed, h);
             /* RFC 9112 2.2: a server SHOULD ignore empty lines before a request. */
             if (p->kind == HTTP1_RESPONSE)
                 return http1_fail(p, 502, "empty line before the status line");
-            p->line = p->blank = next;
+            p->line = p->blank = p->line + 2;
             continue;
         }
-        if (p->lines == 0)
-            why = p->kind == HTTP1_REQUEST
-                      ? http1_lint_request_line(data + p->line, n, &status)
-                      : http1_lint_status_line(data + p->line, n);
-        else if (p->lines > p->lim.max_headers)
-            return http1_fail(p, 431, "too many header fields");
-        else
-            why = http1_lint_field_line(data + p->line, n);
-        if (why)
+        s = data + p->line;
+        if (p->lines == 0) {
+            why = p->kind == HTTP1_REQUEST ? http1_lint_request_line(s, n, &status)
+                                           : http1_lint_status_line(s, n);
+        } else if (p->lines > p->lim.max_headers) {
+            why = "too many header fields";
+            status = 431;
+        } else {
+            why = http1_lint_field_line(s, n, clean);
+        }
+        if (why) { /* a bare CR in the line comes first, whatever else is wrong */
+            why = http1_line_fault(s, n, why, &status);
             return http1_fail(p, status, why);
+        }
         p->lines++;
-        p->line = next;
+        p->line += n + 2;
     }
 }
 

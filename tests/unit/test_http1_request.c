@@ -203,6 +203,38 @@ static void hop_by_hop_fields_flagged(void)
     CHECK(!h->upgrade); /* Upgrade without the Connection option offers nothing */
 }
 
+/* Only options that can name a field not marked yet (not keep-alive or upgrade)
+ * send the analysis looking for fields by name: "close" can. */
+static void field_named_by_close_option_flagged(void)
+{
+    struct run *r = REQ("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nClose: x\r\n"
+                        "Keep-Alive: 1\r\nX: 1\r\n\r\n");
+    const struct http1_head *h = &r->head;
+    REQUIRE_EQ_INT(h->header_count, 5);
+    CHECK_EQ_INT(h->headers[2].flags & HTTP1_HDR_HOP, HTTP1_HDR_HOP);
+    CHECK_EQ_INT(h->headers[3].flags & HTTP1_HDR_HOP, HTTP1_HDR_HOP);
+    CHECK_EQ_INT(h->headers[4].flags & HTTP1_HDR_HOP, 0);
+    r = REQ("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nX: 1\r\n\r\n");
+    CHECK_EQ_INT(r->head.headers[2].flags & HTTP1_HDR_HOP, 0);
+}
+
+/* llhttp reports an empty value as a zero-length span where the next line starts:
+ * that must not glue the next field's name onto this one. */
+static void empty_values_keep_the_next_field_apart(void)
+{
+    struct run *r = REQ("GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nX-Ows: \t \r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    const struct http1_head *h = &r->head;
+    CHECK_STR_EQ(r->log, "HEAD GET /|DONE|");
+    REQUIRE_EQ_INT(h->header_count, 4);
+    CHECK(view_is(h->headers[1].name, h->headers[1].name_len, "X-Empty"));
+    CHECK_EQ_INT(h->headers[1].value_len, 0);
+    CHECK(view_is(h->headers[2].name, h->headers[2].name_len, "X-Ows"));
+    CHECK_EQ_INT(h->headers[2].value_len, 0);
+    CHECK(view_is(h->headers[3].name, h->headers[3].name_len, "Transfer-Encoding"));
+    CHECK_EQ_INT(h->framing, HTTP1_BODY_CHUNKED);
+}
+
 static void upgrade_offered_flagged(void)
 {
     struct run *r = REQ("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
@@ -361,6 +393,8 @@ TEST_MAIN(
     RUN(data_after_connection_close_is_refused)
     RUN(expect_100_continue_detected)
     RUN(hop_by_hop_fields_flagged)
+    RUN(field_named_by_close_option_flagged)
+    RUN(empty_values_keep_the_next_field_apart)
     RUN(upgrade_offered_flagged)
     RUN(absolute_form_gives_authority_and_origin)
     RUN(asterisk_form_only_for_options)

@@ -198,6 +198,23 @@ static void bare_cr_in_header_400(void)
     HEAD_REFUSED("GET / HTTP/1.1\rHost: a\r\n\r\n", "ERROR 400|");
 }
 
+/* Past the field count limit, a line with a bare CR is still refused for its CR
+ * (400), however the bytes arrive: the CR is what could split the message. */
+static void bare_cr_past_the_field_limit_400(void)
+{
+    static const char msg[] = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\rx\r\n\r\n";
+    struct http1_limits lim = {0, 0, 2};
+    static struct http1_parser p;
+    size_t step;
+    for (step = 1; step <= sizeof msg; step += 7) {
+        struct run *r = run_new();
+        run_parser(&p, HTTP1_REQUEST, &lim);
+        run_feed(r, &p, msg, sizeof msg - 1, step, 0, 0);
+        CHECK_STR_EQ(r->log, "ERROR 400|");
+        CHECK_STR_EQ(r->reason, "bare CR in line");
+    }
+}
+
 /* CVE-2023-30589: llhttp 8.1 ends the head at "\r\n\r" and parses "GET /admin". */
 static void bare_cr_ending_head_400(void)
 {
@@ -368,6 +385,7 @@ TEST_MAIN(
     RUN(chunk_size_line_with_bare_lf_400)
     RUN(chunk_data_without_crlf_400)
     RUN(last_chunk_ended_by_bare_cr_400)
+    RUN(bare_cr_past_the_field_limit_400)
     RUN(trailer_with_obs_fold_or_bad_name_400)
     RUN(bare_lf_ending_request_line_400)
     RUN(bare_lf_ending_header_400)

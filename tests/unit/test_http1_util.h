@@ -186,6 +186,7 @@ static inline struct run *same_for_every_split(enum http1_kind kind, const char 
     size_t log_len, body_len, i;
     int compact;
     struct run *r = run_msg(kind, NULL, msg, len, eof);
+    const char *reason = r->reason;
     memcpy(log, r->log, r->log_len + 1);
     log_len = r->log_len;
     memcpy(body, r->body, r->body_len);
@@ -201,6 +202,12 @@ static inline struct run *same_for_every_split(enum http1_kind kind, const char 
                             r->log, log))
                 break;
             CHECK(r->body_len == body_len && memcmp(r->body, body, body_len) == 0);
+            /* the same reason too: reads' sizes must not change the diagnosis */
+            if (!CHECK_MSG_((!reason && !r->reason) ||
+                                (reason && r->reason && strcmp(reason, r->reason) == 0),
+                            "step %zu compact %d: reason \"%s\" != \"%s\"", steps[i], compact,
+                            r->reason ? r->reason : "(none)", reason ? reason : "(none)"))
+                break;
         }
     return run_msg(kind, NULL, msg, len, eof);
 }

@@ -35,6 +35,18 @@ static void status_line_with_canonical_reason(void)
     CHECK_STR_EQ(buf, "HTTP/1.1 299 Custom\r\n");
 }
 
+static void status_line_writes_every_code_as_three_digits(void)
+{
+    char buf[64], want[64];
+    int status;
+    for (status = 100; status <= 599; status++) {
+        size_t n = http1_status_line(buf, sizeof buf, status, "R");
+        int w = snprintf(want, sizeof want, "HTTP/1.1 %d R\r\n", status);
+        if (!CHECK_MSG_(w > 0 && n == (size_t)w && memcmp(buf, want, n) == 0, "status %d", status))
+            break;
+    }
+}
+
 static void status_line_refuses_bad_input(void)
 {
     char buf[64];
@@ -101,6 +113,7 @@ TEST_MAIN(
     RUN(chunk_header_is_lowercase_hex_and_crlf)
     RUN(chunk_header_refuses_zero_and_small_buffers)
     RUN(status_line_with_canonical_reason)
+    RUN(status_line_writes_every_code_as_three_digits)
     RUN(status_line_refuses_bad_input)
     RUN(reason_phrases_cover_what_the_gateway_sends)
     RUN(request_and_header_lines_refuse_injection)
