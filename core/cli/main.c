@@ -13,6 +13,7 @@
 
 #include "cli/serve.h"
 #include "conf/conf.h"
+#include "plugin/plugin.h"
 #include "version.h"
 
 /* What this build can do; grows as subsystems land. */
@@ -52,6 +53,12 @@ static struct conf *load(const char *path)
     struct conf_diags d;
     conf_diags_init(&d);
     struct conf *c = conf_load_file(path, &d);
+    /* Plugins are part of the check: each is loaded and its configuration read. */
+    if (c && !plugins_load(c, &d, serve_worker_count(c))) {
+        conf_release(c);
+        c = NULL;
+    }
+    conf_diags_sort(&d);
     conf_diags_print(&d, stderr);
     conf_diags_free(&d);
     return c;
@@ -98,12 +105,15 @@ int main(int argc, char **argv)
         return 2;
     }
     struct conf *c = load(file);
-    if (!c)
-        return 1;
-    if (test) {
+    int rc = 1;
+    if (c && test) {
         puts("configuration OK");
         conf_release(c);
-        return 0;
+        rc = 0;
+    } else if (c) {
+        rc = serve(c);
     }
-    return serve(c);
+    plugin_store_shutdown();
+    plugins_unload_all();
+    return rc;
 }

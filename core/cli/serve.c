@@ -57,7 +57,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *s, int revents)
     log_warn("SIGHUP: configuration reload is not available in this version; the running configuration stays");
 }
 
-static uint32_t worker_count(const struct conf *c)
+uint32_t serve_worker_count(const struct conf *c)
 {
     if (c->global.workers)
         return c->global.workers;
@@ -69,7 +69,7 @@ int serve(struct conf *c)
 {
     signal(SIGPIPE, SIG_IGN);
     log_set_level(c->global.log_level);
-    uint32_t workers = worker_count(c);
+    uint32_t workers = serve_worker_count(c);
     struct conf_diags d;
     conf_diags_init(&d);
     struct runtime *rt = runtime_create(c, workers, &d);
@@ -124,6 +124,7 @@ int serve(struct conf *c)
             return 1;
         }
     }
+    runtime_set_current(rt);
     /* Workers inherit a mask without the stop signals: they go to this thread. */
     sigset_t set, old;
     sigemptyset(&set);
@@ -152,6 +153,7 @@ int serve(struct conf *c)
     ev_signal_stop(loop, &shup);
     ev_loop_destroy(loop);
     access_log_close(&shared.access);
+    runtime_set_current(NULL);
     runtime_release(rt);
     log_info("stopped");
     return 0;

@@ -6,5 +6,7 @@
 
 /* Takes over the reference to c. Returns the process exit status. */
 int serve(struct conf *c);
+/* global.workers, or one per online CPU for `auto`. */
+uint32_t serve_worker_count(const struct conf *c);
 
 #endif

@@ -24,6 +24,9 @@
 #include "conf/diag.h"
 #include "conf/node.h"
 
+struct chain;
+struct plugin_set;
+
 /* A listening address: `HOST:PORT`, `[V6]:PORT`, `*:PORT` or `:PORT` (any). */
 struct conf_bind {
     struct conf_loc loc;
@@ -102,6 +105,8 @@ struct conf_route {
     struct conf_loc backend_loc;
     const struct conf_backend *backend;
     struct conf_filters filters;
+    const struct chain *chain;  /* set by plugins_load (core/plugin): the filters a
+                                 * request of this route passes, NULL when none */
 };
 
 struct conf_tls {
@@ -220,6 +225,7 @@ struct conf {
     size_t frontend_count;
     const struct conf_backend *backends;
     size_t backend_count;
+    struct plugin_set *plugins; /* plugin instances (core/plugin), NULL when not loaded */
 };
 
 /* Reads and checks `path`. Returns a configuration holding one reference, or NULL
@@ -229,6 +235,11 @@ struct conf *conf_load_file(const char *path, struct conf_diags *d);
 /* The same for text in memory; `name` stands for the file name in locations. */
 struct conf *conf_load_string(const char *name, const char *text, size_t len,
                               struct conf_diags *d);
+
+/* The text of a file the configuration refers to (NUL-terminated, malloc'd), or NULL
+ * with an error at `at`. Bounded by CONF_MAX_FILE_BYTES. */
+char *conf_read_file(const char *path, const struct conf_loc *at, struct conf_diags *d,
+                     size_t *len);
 
 struct conf *conf_retain(struct conf *c);
 /* Drops a reference; the last one frees everything. NULL is accepted. */

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "conf/schema.h"
+#include "plugin/plugin.h"
 
 static void set_defaults(struct conf *c)
 {
@@ -69,6 +70,44 @@ struct conf *conf_load_string(const char *name, const char *text, size_t len,
     return c;
 }
 
+char *conf_read_file(const char *path, const struct conf_loc *at, struct conf_diags *d, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        conf_error(d, at, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        conf_error(d, at, "'%s' is not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > CONF_MAX_FILE_BYTES) {
+        conf_error(d, at, "'%s' is larger than %u MiB", path, CONF_MAX_FILE_BYTES >> 20);
+        fclose(f);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    char *text = malloc(size + 1);
+    if (!text) {
+        fclose(f);
+        conf_error(d, at, "out of memory reading '%s'", path);
+        return NULL;
+    }
+    size_t got = fread(text, 1, size, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err || got != size) {
+        conf_error(d, at, "cannot read '%s'", path);
+        free(text);
+        return NULL;
+    }
+    text[size] = '\0';
+    *len = size;
+    return text;
+}
+
 struct conf *conf_load_file(const char *path, struct conf_diags *d)
 {
     struct conf_loc loc = {path, 1, 1};
@@ -83,27 +122,11 @@ struct conf *conf_load_file(const char *path, struct conf_diags *d)
         fclose(f);
         return NULL;
     }
-    if ((uint64_t)st.st_size > CONF_MAX_FILE_BYTES) {
-        conf_error(d, &loc, "the configuration file is larger than %u MiB",
-                   CONF_MAX_FILE_BYTES >> 20);
-        fclose(f);
-        return NULL;
-    }
-    size_t size = (size_t)st.st_size;
-    char *text = malloc(size ? size : 1);
-    if (!text) {
-        fclose(f);
-        conf_error(d, &loc, "out of memory reading the configuration file");
-        return NULL;
-    }
-    size_t got = fread(text, 1, size, f);
-    int err = ferror(f);
     fclose(f);
-    if (err || got != size) {
-        conf_error(d, &loc, "cannot read the configuration file");
-        free(text);
+    size_t size = 0;
+    char *text = conf_read_file(path, &loc, d, &size);
+    if (!text)
         return NULL;
-    }
     struct conf *c = conf_load_string(path, text, size, d);
     free(text);
     return c;
@@ -119,6 +142,7 @@ void conf_release(struct conf *c)
 {
     if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
+    plugins_free(c->plugins);
     arena_free(&c->arena);
     free(c);
 }

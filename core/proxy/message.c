@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "json/json.h"
+#include "proxy/chain.h"
 #include "route/route.h"
 
 /* A bounded head being written; `len` stops growing once something did not fit. */
@@ -84,6 +85,23 @@ static bool server_sets(const struct conf_server *s, const struct http1_hdr *h)
     return false;
 }
 
+/* Headers filters set or added on `which`, except those `s` (a server) sets and,
+ * for local answers, the ones sluice writes itself. */
+static void put_edits(struct out *o, const struct txn *t, int which, const struct conf_server *s, bool local)
+{
+    const struct txn_ext *x = t->x;
+    for (uint32_t i = 0; i < x->edit_count; i++) {
+        const struct hedit *e = &x->edits[i];
+        if (e->which != which || e->op == HE_REMOVE)
+            continue;
+        struct http1_hdr hd = {e->name.ptr, e->value.ptr, (uint32_t)e->name.len, (uint32_t)e->value.len, 0};
+        if ((s && server_sets(s, &hd)) || NAME_IS(&hd, "x-request-id") ||
+            (local && NAME_IS(&hd, "content-type")))
+            continue;
+        put_header(o, e->name.ptr, e->name.len, e->value.ptr, e->value.len);
+    }
+}
+
 double proxy_now(struct worker *w)
 {
     (void)w;
@@ -115,7 +133,7 @@ size_t message_upstream_head(struct txn *t, const struct http1_head *h, char *bu
         const struct http1_hdr *hd = &h->headers[i];
         if ((hd->flags & HTTP1_HDR_HOP) || NAME_IS(hd, "host") || NAME_IS(hd, "content-length") ||
             NAME_IS(hd, "expect") || NAME_IS(hd, "x-forwarded-proto") || NAME_IS(hd, "x-request-id") ||
-            server_sets(s, hd))
+            server_sets(s, hd) || (t->x && edit_hides(t->x, SL_REQUEST, hd->name, hd->name_len)))
             continue;
         if (NAME_IS(hd, "x-forwarded-for")) {
             xff = hd;
@@ -132,6 +150,8 @@ size_t message_upstream_head(struct txn *t, const struct http1_head *h, char *bu
     PUT_LIT(&o, "\r\n");
     PUT_LIT(&o, "x-forwarded-proto: http\r\n");
     put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
+    if (t->x)
+        put_edits(&o, t, SL_REQUEST, s, false);
     for (size_t i = 0; i < s->header_count; i++)
         put_header(&o, s->headers[i].name, strlen(s->headers[i].name), s->headers[i].value,
                    strlen(s->headers[i].value));
@@ -157,11 +177,14 @@ size_t message_client_head(struct txn *t, const struct http1_head *h, char *buf,
     o.len = n;
     for (uint32_t i = 0; i < h->header_count; i++) {
         const struct http1_hdr *hd = &h->headers[i];
-        if ((hd->flags & HTTP1_HDR_HOP) || NAME_IS(hd, "content-length") || NAME_IS(hd, "x-request-id"))
+        if ((hd->flags & HTTP1_HDR_HOP) || NAME_IS(hd, "content-length") || NAME_IS(hd, "x-request-id") ||
+            (t->x && edit_hides(t->x, SL_RESPONSE, hd->name, hd->name_len)))
             continue;
         put_header(&o, hd->name, hd->name_len, hd->value, hd->value_len);
     }
     put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
+    if (t->x)
+        put_edits(&o, t, SL_RESPONSE, NULL, false);
     if (t->resp_body == BODY_LENGTH || (t->is_head && h->content_length >= 0))
         put_length(&o, (uint64_t)h->content_length);
     else if (t->resp_body == BODY_CHUNKED)
@@ -204,6 +227,8 @@ size_t message_error(struct txn *t, int status, const char *type, const char *co
     PUT_LIT(&o, "content-type: application/json\r\n");
     put_length(&o, blen);
     put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
+    if (t->x)
+        put_edits(&o, t, SL_RESPONSE, NULL, true);
     if (!t->client_keep_alive)
         PUT_LIT(&o, "connection: close\r\n");
     else if (t->http10)
@@ -211,5 +236,29 @@ size_t message_error(struct txn *t, int status, const char *type, const char *co
     PUT_LIT(&o, "\r\n");
     if (!t->is_head)
         put(&o, body, blen);
+    return o.full ? 0 : o.len;
+}
+
+/* A filter's own response: its status, type and length, x-request-id and the
+ * response headers filters set. */
+size_t message_local_head(struct txn *t, int status, const char *ctype, size_t ctype_len, size_t body_len,
+                          char *buf, size_t cap)
+{
+    struct out o = {buf, 0, cap, false};
+    size_t n = http1_status_line(o.p, o.cap, status, NULL);
+    if (!n)
+        return 0;
+    o.len = n;
+    if (ctype_len)
+        put_header(&o, "content-type", 12, ctype, ctype_len);
+    put_length(&o, body_len);
+    put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
+    if (t->x)
+        put_edits(&o, t, SL_RESPONSE, NULL, true);
+    if (!t->client_keep_alive)
+        PUT_LIT(&o, "connection: close\r\n");
+    else if (t->http10)
+        PUT_LIT(&o, "connection: keep-alive\r\n");
+    PUT_LIT(&o, "\r\n");
     return o.full ? 0 : o.len;
 }

@@ -18,6 +18,7 @@
 #define SLUICE_PROXY_H
 
 #include <ev.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -50,7 +51,10 @@ uint32_t proxy_client_count(const struct worker *w);
 #define PROXY_REPLAY_MAX (64u * 1024u)  /* request bytes kept to retry on a stale pooled connection */
 
 struct txn;
+struct txn_ext;
 struct upstream;
+struct ptimer;
+struct post_item;
 
 struct client {
     struct worker *w;
@@ -132,6 +136,24 @@ struct proxy_worker {
     struct upstream *flush_upstreams;
     uint32_t free_txn_count;
     char id_prefix[12];
+    /* filter chains (chain.c, filter_api.c) */
+    struct txn_ext *free_exts;      /* recycled chain state */
+    uint32_t free_ext_count;
+    struct txn_ext *resumes;        /* resume() calls to act on this iteration */
+    struct txn_ext **resumes_tail;
+    struct ref_slot *refs;          /* txn_ref() registry: generation-checked */
+    uint32_t ref_cap, ref_free;     /* ref_free: 1 + first free slot, 0 none */
+    struct ptimer *timers;          /* worker-owned plugin timers */
+    pthread_mutex_t post_lock;      /* post(): work from other threads */
+    struct post_item *posts;
+    ev_async post_wake;
+    bool post_closed;
+};
+
+struct ref_slot {
+    struct txn *t;
+    uint32_t gen;
+    uint32_t next_free;             /* 1 + next free slot, 0 none */
 };
 
 enum txn_body { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
@@ -170,6 +192,8 @@ struct txn {
     uint32_t path_len;
     const char *error;              /* why the gateway failed the request, for the log */
     struct txn *next_free;          /* in the worker's free list */
+    const struct chain *chain;      /* the route's filters, NULL when none */
+    struct txn_ext *x;              /* what the filters asked for (chain.h) */
 };
 
 /* client.c */
@@ -189,7 +213,7 @@ void txn_request_body(struct txn *t, const char *data, size_t n);
 void txn_request_end(struct txn *t);
 void txn_upstream_ready(struct txn *t);
 /* False when it ended the transaction (the upstream may be gone). */
-bool txn_response_head(struct txn *t, const struct http1_head *h);
+bool txn_response_head(struct txn *t, struct http1_head *h);
 void txn_response_body(struct txn *t, const char *data, size_t n);
 void txn_response_end(struct txn *t);
 /* The upstream failed: connect error, timeout, reset or early close. */
@@ -202,6 +226,12 @@ bool txn_wants_body(const struct txn *t);
 bool txn_client_wants_more(const struct txn *t);
 bool txn_client_full(const struct txn *t);
 void txn_send_upstream(struct txn *t, const void *data, size_t n);
+/* Picks a server and starts the attempt (head, and a held body). False when the
+ * transaction ended. */
+bool txn_dispatch(struct txn *t);
+/* Ends the transaction after a local answer was queued (chain.c). */
+void txn_finish_local(struct txn *t, uint16_t status, size_t bytes);
+void txn_finish(struct txn *t);
 /* Answers the request locally with the SPEC's JSON error. */
 void txn_error(struct txn *t, int status, const char *type, const char *code, const char *message);
 
@@ -225,6 +255,9 @@ size_t message_upstream_head(struct txn *t, const struct http1_head *h, char *bu
 size_t message_client_head(struct txn *t, const struct http1_head *h, char *buf, size_t cap);
 size_t message_error(struct txn *t, int status, const char *type, const char *code, const char *message,
                      char *buf, size_t cap);
+/* A filter's local response head (the body follows it). */
+size_t message_local_head(struct txn *t, int status, const char *ctype, size_t ctype_len, size_t body_len,
+                          char *buf, size_t cap);
 double proxy_now(struct worker *w);
 
 #endif

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "proxy/chain.h"
 #include "proxy/model_map.h"
 #include "route/route.h"
 
@@ -137,8 +138,10 @@ static void access_log(struct txn *t, double now)
 }
 
 /* Ends the transaction: the one place it is logged, counted and released. */
-static void txn_finish(struct txn *t)
+void txn_finish(struct txn *t)
 {
+    if (t->x)
+        chain_end(t);
     double now = proxy_now(t->c->w);
     if (t->balanced) {
         struct wbackend *wb = &t->c->w->px->backends[t->be->index];
@@ -179,6 +182,8 @@ static struct txn *txn_alloc(struct proxy_worker *px)
 void txn_free(struct txn *t)
 {
     struct proxy_worker *px = t->c->w->px;
+    if (t->x)
+        chain_txn_free(t);
     nbuf_free(&t->replay);
     nbuf_free(&t->body);
     if (px->free_txn_count < TXN_CACHE) {
@@ -198,6 +203,16 @@ void txn_cache_free(struct proxy_worker *px)
         free(t);
     }
     px->free_txn_count = 0;
+}
+
+void txn_finish_local(struct txn *t, uint16_t status, size_t bytes)
+{
+    t->status = status;
+    t->resp_started = t->resp_done = true;
+    t->bytes_out += bytes;
+    if (!t->client_keep_alive)
+        t->c->closing = true;
+    txn_finish(t);
 }
 
 void txn_error(struct txn *t, int status, const char *type, const char *code, const char *message)
@@ -237,6 +252,36 @@ static int pick_server(struct txn *t, const struct http1_head *h, int exclude)
     return balance_pick(&wb->bal, usable, key, key_len);
 }
 
+/* A body held for the filters (or model_map) goes out whole with its head, mapped
+ * for the chosen server; the original stays for another attempt. */
+static bool send_held_request(struct txn *t, const struct http1_head *h, char *buf, size_t cap)
+{
+    struct nbuf mapped = {0};
+    const char *body = nbuf_data(&t->body);
+    size_t blen = t->body.len;
+    uint64_t max = t->c->fe->conf->limits.max_body_bytes;
+    if (t->srv->conf->model_map_count && blen && nbuf_append(&mapped, body, blen, max) &&
+        model_map_rewrite(t->srv->conf, &mapped, 0, max)) {
+        body = nbuf_data(&mapped);
+        blen = mapped.len;
+    }
+    t->req_body = BODY_NONE;
+    size_t n = message_upstream_head(t, h, buf, cap, (int64_t)blen);
+    if (!n) {
+        nbuf_free(&mapped);
+        t->error = "request head too large to forward";
+        txn_error(t, 431, "invalid_request_error", "headers_too_large", "the request head is too large to forward");
+        return false;
+    }
+    t->x->req_head_sent = true;
+    txn_send_upstream(t, buf, n);
+    if (blen)
+        txn_send_upstream(t, body, blen);
+    nbuf_free(&mapped);
+    t->req_sent = true;
+    return true;
+}
+
 /* Takes a connection to t->srv (pooled or new) and queues the request head. */
 static bool start_attempt(struct txn *t, const struct http1_head *h)
 {
@@ -259,6 +304,8 @@ static bool start_attempt(struct txn *t, const struct http1_head *h)
     balance_started(&wb->bal, t->server_idx);
     t->balanced = true;
     char buf[16384];
+    if (t->x && t->x->holding)
+        return send_held_request(t, h, buf, sizeof buf);
     int64_t body_len = h->framing == HTTP1_BODY_LENGTH ? h->content_length
                        : h->framing == HTTP1_BODY_CHUNKED ? -1 : 0;
     t->req_body = body_len < 0 ? BODY_CHUNKED : body_len > 0 ? BODY_LENGTH : BODY_NONE;
@@ -279,6 +326,8 @@ static bool start_attempt(struct txn *t, const struct http1_head *h)
         t->held_head_len = (uint32_t)n;
         return true;
     }
+    if (t->x)
+        t->x->req_head_sent = true;
     txn_send_upstream(t, buf, n);
     if (t->req_body == BODY_NONE)
         t->req_sent = true;
@@ -345,30 +394,57 @@ struct txn *txn_begin(struct client *c)
     }
     t->be = runtime_backend(w->rt, t->route->backend);
     stat_add(&t->be->stats[w->id].requests, 1);
-    t->server_idx = pick_server(t, h, -1);
+    t->chain = t->route->chain;
+    if (t->chain) {
+        chain_begin(t); /* it dispatches when the filters let the request on */
+        return NULL;
+    }
+    return txn_dispatch(t) ? t : NULL;
+}
+
+bool txn_dispatch(struct txn *t)
+{
+    struct client *c = t->c;
+    const struct http1_head *h = &c->head;
+    t->server_idx = t->x ? chain_select(t, h, -1) : pick_server(t, h, -1);
+    if (t->server_idx == -2)
+        return false; /* a filter answered */
     if (t->server_idx < 0) {
         t->error = "no usable server";
         txn_error(t, 503, "server_error", "no_usable_server", "no server of this backend is usable");
-        return NULL;
+        return false;
     }
     t->srv = &t->be->servers[t->server_idx];
-    t->buffer_body = t->srv->conf->model_map_count > 0 && h->framing != HTTP1_BODY_NONE &&
-                     model_map_applies(h);
-    if (h->expect_continue && !t->req_done)
+    if (!t->x)
+        t->buffer_body = t->srv->conf->model_map_count > 0 && h->framing != HTTP1_BODY_NONE &&
+                         model_map_applies(h);
+    if (h->expect_continue && !t->req_done && !(t->x && t->x->holding))
         client_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    if (!start_attempt(t, h))
-        return NULL;
-    return t;
+    return start_attempt(t, h);
 }
 
 bool txn_wants_body(const struct txn *t)
 {
+    if (t->x && (t->x->holding || t->x->stage != CH_DONE))
+        return t->x->holding && !t->x->paused;
     return t->buffer_body || (t->u && t->u->out.len < PROXY_OUT_HIGH);
 }
 
 void txn_request_body(struct txn *t, const char *data, size_t n)
 {
     t->bytes_in += n;
+    if (t->x) {
+        if (t->x->holding) {
+            /* Bounded by max_body_bytes, which the parser enforces (413). */
+            if (!nbuf_append(&t->body, data, n, t->c->fe->conf->limits.max_body_bytes)) {
+                t->error = "request body too large to buffer";
+                txn_error(t, 413, "invalid_request_error", "body_too_large", "the request body is too large");
+            }
+            return;
+        }
+        if (!chain_request_body(t, data, n))
+            return;
+    }
     if (t->buffer_body) {
         /* Bounded by max_body_bytes, which the parser enforces (413). */
         if (!nbuf_append(&t->body, data, n, t->held_head_len + t->c->fe->conf->limits.max_body_bytes)) {
@@ -408,6 +484,12 @@ static void send_held(struct txn *t)
 void txn_request_end(struct txn *t)
 {
     t->req_done = true;
+    if (t->x && t->x->holding) {
+        chain_request_end(t); /* the filters see the body, then it is sent */
+        return;
+    }
+    if (t->x && !chain_request_end(t))
+        return;
     if (t->buffer_body)
         send_held(t);
     else if (t->req_body == BODY_CHUNKED)
@@ -415,7 +497,7 @@ void txn_request_end(struct txn *t)
     t->req_sent = true;
 }
 
-bool txn_response_head(struct txn *t, const struct http1_head *h)
+bool txn_response_head(struct txn *t, struct http1_head *h)
 {
     if (h->status < 200) {
         t->interim = true; /* 100 Continue and friends: sluice answered Expect itself */
@@ -436,6 +518,14 @@ bool txn_response_head(struct txn *t, const struct http1_head *h)
     }
     if (!t->req_done || t->c->w->stopping)
         t->client_keep_alive = false; /* answered before the request ended, or stopping */
+    if (t->x) {
+        enum chain_resp r = chain_response_head(t, h);
+        if (r == CHAIN_ENDED)
+            return false;
+        if (r == CHAIN_HELD)
+            return true; /* sent with the whole body at the end */
+        t->x->resp_head_sent = true;
+    }
     char buf[16384];
     size_t n = message_client_head(t, h, buf, sizeof buf);
     if (!n) {
@@ -454,6 +544,15 @@ void txn_response_body(struct txn *t, const char *data, size_t n)
 {
     if (t->interim)
         return;
+    if (t->x) {
+        if (!chain_response_body(t, data, n)) {
+            t->error = "response too large to buffer for a filter";
+            txn_upstream_failed(t, 502, "response too large to buffer for a filter", false);
+            return;
+        }
+        if (t->x->resp_held)
+            return;
+    }
     t->bytes_out += n;
     if (t->resp_body == BODY_CHUNKED) {
         char hdr[HTTP1_CHUNK_HEADER_MAX];
@@ -471,11 +570,41 @@ bool txn_client_full(const struct txn *t)
     return t->c->out.len >= PROXY_OUT_HIGH;
 }
 
+/* A response a filter held: its head, now with the length of the final body. */
+static bool send_held_response(struct txn *t)
+{
+    struct txn_ext *x = t->x;
+    struct http1_head *h = &t->u->head;
+    h->content_length = (int64_t)x->resp_body.len;
+    t->resp_body = BODY_LENGTH;
+    x->resp_held = false;
+    char buf[16384];
+    size_t n = message_client_head(t, h, buf, sizeof buf);
+    if (!n) {
+        txn_upstream_failed(t, 502, "response head too large to relay", false);
+        return false;
+    }
+    x->resp_head_sent = true;
+    t->resp_started = true;
+    t->bytes_out += n + x->resp_body.len;
+    client_send(t->c, buf, n);
+    if (!t->is_head)
+        client_send(t->c, nbuf_data(&x->resp_body), x->resp_body.len);
+    t->resp_body = BODY_NONE; /* nothing more to frame */
+    t->t_client_head = proxy_now(t->c->w);
+    return true;
+}
+
 void txn_response_end(struct txn *t)
 {
     if (t->interim) {
         t->interim = false;
         return;
+    }
+    if (t->x) {
+        chain_response_end(t);
+        if (t->x->resp_held && !send_held_response(t))
+            return;
     }
     if (t->resp_body == BODY_CHUNKED)
         client_send(t->c, HTTP1_LAST_CHUNK, HTTP1_LAST_CHUNK_LEN);
@@ -514,6 +643,11 @@ void txn_upstream_failed(struct txn *t, int status, const char *why, bool retrya
     t->error = why;
     if (status == 504)
         stat_add(&t->srv->stats[w->id].timeouts, 1);
+    if (t->x && t->t_first_byte <= 0)
+        chain_attempt_failed(t, status == 504 ? SL_OUTCOME_TIMEOUT
+                                : !strcmp(why, "connect failed") ? SL_OUTCOME_CONNECT_ERROR
+                                : !strcmp(why, "malformed response from upstream") ? SL_OUTCOME_BAD_RESPONSE
+                                : SL_OUTCOME_RESET);
     if (!t->resp_started) {
         txn_error(t, status, "server_error", status == 504 ? "upstream_timeout" : "upstream_error",
                   status == 504 ? "the upstream server did not answer in time" : "the upstream server failed");

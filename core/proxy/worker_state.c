@@ -1,5 +1,5 @@
 /* worker_state.c - a worker's proxy state: balancers, pools, access log buffer. */
-#include "proxy/proxy.h"
+#include "proxy/chain.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +15,11 @@ static void *xcalloc(size_t n, size_t size)
 
 static void flush_all(struct ev_loop *loop, struct proxy_worker *px)
 {
+    if (px->resumes)
+        chain_run_resumes(px); /* filters' resume() calls, outside their stacks */
     upstream_flush_pending(px);
     client_flush_pending(px);
-    if (!px->flush_clients && !px->flush_upstreams)
+    if (!px->flush_clients && !px->flush_upstreams && !px->resumes)
         ev_idle_stop(loop, &px->kick);
 }
 
@@ -65,6 +67,8 @@ void proxy_worker_init(struct worker *w)
         balance_init(&wb->bal, be->conf->balance, wb->bs, be->count, w->rng + b);
     }
     access_buf_init(&px->access, &w->shared->access);
+    px->resumes_tail = &px->resumes;
+    px_post_init(w);
     ev_prepare_init(&px->flush, on_prepare);
     px->flush.data = px;
     ev_prepare_start(w->loop, &px->flush);
@@ -81,6 +85,13 @@ void proxy_worker_free(struct worker *w)
     if (!px)
         return;
     proxy_close_all(w);
+    px_post_free(w);
+    while (px->free_exts) {
+        struct txn_ext *x = px->free_exts;
+        px->free_exts = x->resume_next;
+        chain_ext_destroy(x);
+    }
+    free(px->refs);
     for (uint32_t b = 0; b < w->rt->backend_count; b++) {
         struct wbackend *wb = &px->backends[b];
         for (uint32_t i = 0; i < w->rt->backends[b].count; i++)

@@ -1,6 +1,8 @@
 /* runtime.c - building and releasing a runtime generation. */
 #include "runtime/runtime.h"
 
+#include <pthread.h>
+
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +82,25 @@ struct runtime *runtime_create(struct conf *c, uint32_t workers, struct conf_dia
         return NULL;
     }
     return rt;
+}
+
+static struct runtime *current;
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct runtime *runtime_current(void)
+{
+    pthread_mutex_lock(&current_lock);
+    struct runtime *rt = current ? runtime_retain(current) : NULL;
+    pthread_mutex_unlock(&current_lock);
+    return rt;
+}
+
+/* Holds no reference of its own: the owner clears it before releasing rt. */
+void runtime_set_current(struct runtime *rt)
+{
+    pthread_mutex_lock(&current_lock);
+    current = rt;
+    pthread_mutex_unlock(&current_lock);
 }
 
 struct runtime *runtime_retain(struct runtime *rt)

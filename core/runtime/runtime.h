@@ -25,6 +25,7 @@ struct server_rt {
     uint32_t index;                 /* in its backend */
     _Atomic uint32_t state;         /* enum conf_server_state; POST /servers changes it */
     _Atomic uint32_t up;            /* health: 1 up, 0 down (active checks) */
+    _Atomic uint32_t circuit;       /* SL_CIRCUIT_*: what a circuit breaker reported */
     struct sockaddr_storage addr;   /* resolved when the runtime is built */
     socklen_t addr_len;
     struct stats_counters *stats;   /* [worker] */
@@ -71,6 +72,9 @@ struct runtime {
  * NULL and reports each server that cannot be resolved into `d`. */
 struct runtime *runtime_create(struct conf *c, uint32_t workers, struct conf_diags *d);
 struct runtime *runtime_retain(struct runtime *rt);
+/* The runtime serving new requests (one reference for the caller), or NULL. */
+struct runtime *runtime_current(void);
+void runtime_set_current(struct runtime *rt);
 void runtime_release(struct runtime *rt);
 
 struct backend_rt *runtime_backend(const struct runtime *rt, const struct conf_backend *b);

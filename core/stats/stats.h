@@ -63,6 +63,8 @@ struct stats_counters {
     stat_t connect_errors, timeouts, retries;
     stat_t inflight;            /* gauge: requests in progress */
     stat_t connections;         /* gauge: open client connections (frontends) */
+    stat_t ratelimit_rejected;  /* fed by filters (frontends) */
+    stat_t cache_hits, cache_misses;
     struct stats_hist duration; /* request duration (frontend: whole; server: upstream) */
 };
 

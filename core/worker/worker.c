@@ -1,6 +1,8 @@
 /* worker.c - worker threads, listeners, accepting and graceful stop. */
 #include "worker/worker.h"
 
+#include "plugin/plugin.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,8 +160,10 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    plugins_worker_start(w->rt->conf, w);
     ev_run(w->loop, 0);
     proxy_worker_free(w);
+    plugins_worker_stop(w->rt->conf, w);
     ev_loop_destroy(w->loop);
     nbuf_cache_drain();
     return NULL;

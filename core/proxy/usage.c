@@ -1,0 +1,536 @@
+/* usage.c - token usage from response bodies without holding them (see usage.h).
+ *
+ * A lenient JSON member walker (strings and brackets tracked, nothing validated,
+ * every index checked against the end) serves both readers: the SSE reader walks the
+ * data of events that can hold usage; the JSON reader walks the usage object it found
+ * by scanning its tail window backwards, and falls back to walking its head window.
+ */
+#include "proxy/usage.h"
+
+#include <string.h>
+
+#include "json/json.h"
+
+#define COUNT_DIGITS_MAX 15 /* counts below 10^15; four of them sum without overflow */
+
+enum line_state { LS_FIELD, LS_DATA_SP, LS_DATA, LS_SKIP };
+
+static const struct {
+    const char *name;
+    size_t len;
+} field_names[USAGE_F_COUNT] = {
+    [USAGE_F_PROMPT] = {"prompt_tokens", 13},
+    [USAGE_F_COMPLETION] = {"completion_tokens", 17},
+    [USAGE_F_TOTAL] = {"total_tokens", 12},
+    [USAGE_F_INPUT] = {"input_tokens", 12},
+    [USAGE_F_OUTPUT] = {"output_tokens", 13},
+    [USAGE_F_CACHE_CREATE] = {"cache_creation_input_tokens", 27},
+    [USAGE_F_CACHE_READ] = {"cache_read_input_tokens", 23},
+};
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t skip_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n && is_ws(p[i]))
+        i++;
+    return i;
+}
+
+static bool key_is(const char *k, size_t kn, const char *lit)
+{
+    size_t ln = strlen(lit);
+    return kn == ln && memcmp(k, lit, ln) == 0;
+}
+
+/* ---- forward walker ---- */
+
+/* One past the closing quote of the string opening at p[i], or 0 when it does not
+ * close before n. memchr jumps over long text. */
+static size_t str_end(const char *p, size_t i, size_t n)
+{
+    size_t j = i + 1;
+    while (j < n) {
+        const char *q = memchr(p + j, '"', n - j);
+        if (!q)
+            return 0;
+        size_t k = (size_t)(q - p), bs = 0;
+        while (k - bs > i + 1 && p[k - 1 - bs] == '\\')
+            bs++;
+        if ((bs & 1u) == 0)
+            return k + 1;
+        j = k + 1;
+    }
+    return 0;
+}
+
+/* One past the value starting at p[i], or 0 when n cuts it off. */
+static size_t value_end(const char *p, size_t i, size_t n)
+{
+    if (i >= n)
+        return 0;
+    if (p[i] == '"')
+        return str_end(p, i, n);
+    if (p[i] == '{' || p[i] == '[') {
+        size_t depth = 0;
+        while (i < n) {
+            char c = p[i];
+            if (c == '"') {
+                i = str_end(p, i, n);
+                if (i == 0)
+                    return 0;
+                continue;
+            }
+            if (c == '{' || c == '[')
+                depth++;
+            else if ((c == '}' || c == ']') && --depth == 0)
+                return i + 1;
+            i++;
+        }
+        return 0;
+    }
+    while (i < n && !is_ws(p[i]) && p[i] != ',' && p[i] != '}' && p[i] != ']')
+        i++;
+    return i < n ? i : 0; /* a scalar at the very end may be cut short */
+}
+
+typedef void (*member_fn)(void *ctx, const char *key, size_t klen, const char *val,
+                          size_t vlen);
+
+/* Calls fn for each member of the object opening at p[i] whose value ends before n;
+ * stops at the closing brace, at the cut, or at the first thing out of place. */
+static void walk_object(const char *p, size_t i, size_t n, member_fn fn, void *ctx)
+{
+    if (i >= n || p[i] != '{')
+        return;
+    i++;
+    for (;;) {
+        i = skip_ws(p, i, n);
+        if (i >= n || p[i] == '}')
+            return;
+        if (p[i] == ',') {
+            i++;
+            continue;
+        }
+        if (p[i] != '"')
+            return;
+        size_t ke = str_end(p, i, n);
+        size_t colon = ke ? skip_ws(p, ke, n) : n;
+        if (colon >= n || p[colon] != ':')
+            return;
+        size_t v = skip_ws(p, colon + 1, n);
+        size_t ve = value_end(p, v, n);
+        if (ve == 0)
+            return;
+        fn(ctx, p + i + 1, ke - i - 2, p + v, ve - v);
+        i = ve;
+    }
+}
+
+/* ---- members ---- */
+
+static bool parse_count(const char *v, size_t n, int64_t *out)
+{
+    if (n == 0 || n > COUNT_DIGITS_MAX)
+        return false;
+    int64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+        x = x * 10 + (v[i] - '0');
+    }
+    *out = x;
+    return true;
+}
+
+static void usage_member(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
+{
+    int64_t *raw = ctx;
+    for (size_t f = 0; f < USAGE_F_COUNT; f++) {
+        if (kn == field_names[f].len && memcmp(k, field_names[f].name, kn) == 0) {
+            int64_t x;
+            if (parse_count(v, vn, &x))
+                raw[f] = x;
+            return;
+        }
+    }
+}
+
+/* Decodes the JSON string v[0..vn) (quotes included) as the model name; names that
+ * are invalid, too long or hold control bytes stay unknown. */
+static void set_model(struct usage_scan *s, const char *v, size_t vn)
+{
+    json_doc d;
+    json_token t;
+    char m[sizeof s->model];
+    if (json_parse(&d, v, vn, &t, 1, 1) != JSON_OK ||
+        json_str_decode(&d, 0, m, sizeof m, NULL) != JSON_OK || m[0] == '\0')
+        return;
+    for (const char *c = m; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return;
+    memcpy(s->model, m, sizeof m);
+}
+
+struct walk {
+    struct usage_scan *s;
+    bool want_usage;
+    bool descend; /* SSE: also look inside "message" / "response" */
+};
+
+static void top_member(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
+{
+    struct walk *w = ctx;
+    if (key_is(k, kn, "usage")) {
+        if (w->want_usage)
+            walk_object(v, 0, vn, usage_member, w->s->raw);
+    } else if (key_is(k, kn, "model")) {
+        if (!w->s->model[0] && v[0] == '"')
+            set_model(w->s, v, vn);
+    } else if (w->descend && (key_is(k, kn, "message") || key_is(k, kn, "response"))) {
+        struct walk inner = {w->s, w->want_usage, false};
+        walk_object(v, 0, vn, top_member, &inner);
+    }
+}
+
+/* ---- JSON bodies ---- */
+
+/* Finds the opening quote of the string closing at p[close], scanning backwards.
+ * whole: p starts at the body's first byte, so a backslash run reaching p[0] is
+ * complete; otherwise the escape parity there is unknown and the scan gives up. */
+static bool open_quote(const char *p, size_t close, bool whole, size_t *open)
+{
+    size_t j = close;
+    while (j > 0) {
+        const char *q = memrchr(p, '"', j);
+        if (!q)
+            return false;
+        j = (size_t)(q - p);
+        size_t bs = 0;
+        while (bs < j && p[j - 1 - bs] == '\\')
+            bs++;
+        if (bs == j && !whole)
+            return false;
+        if ((bs & 1u) == 0) {
+            *open = j;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Scans p[0..n) backwards from the document's closing brace. String state and depth
+ * are exact from there on (JSON has backslashes only inside strings), so the members
+ * of the top-level object are told apart from nested ones and from text. The last
+ * "usage" and "model" win, as in JSON.parse. Returns whether "usage" was seen. */
+static bool tail_scan(struct usage_scan *s, const char *p, size_t n, bool whole)
+{
+    size_t i = n, depth = 0;
+    while (i > 0 && is_ws(p[i - 1]))
+        i--;
+    if (i == 0 || p[i - 1] != '}')
+        return false; /* cut short or not an object */
+    bool got_usage = false, got_model = false;
+    while (i > 0 && !(got_usage && got_model)) {
+        char c = p[--i];
+        if (c == '}' || c == ']') {
+            depth++;
+        } else if (c == '{' || c == '[') {
+            if (depth <= 1)
+                break; /* the top-level object's opening brace */
+            depth--;
+        } else if (c == '"') {
+            size_t open;
+            if (!open_quote(p, i, whole, &open))
+                break; /* the window starts inside this string */
+            size_t colon = skip_ws(p, i + 1, n);
+            if (depth == 1 && colon < n && p[colon] == ':') {
+                const char *k = p + open + 1;
+                size_t kn = i - open - 1, v = skip_ws(p, colon + 1, n);
+                if (!got_usage && key_is(k, kn, "usage")) {
+                    got_usage = true;
+                    walk_object(p, v, n, usage_member, s->raw);
+                } else if (!got_model && key_is(k, kn, "model")) {
+                    got_model = true;
+                    size_t ve = value_end(p, v, n);
+                    if (ve && p[v] == '"')
+                        set_model(s, p + v, ve - v);
+                }
+            }
+            i = open;
+        }
+    }
+    return got_usage;
+}
+
+static void json_feed(struct usage_scan *s, const char *p, size_t n)
+{
+    if (s->len < USAGE_HEAD_CAP) {
+        size_t k = USAGE_HEAD_CAP - s->len;
+        k = n < k ? n : k;
+        memcpy(s->b.json.head + s->len, p, k);
+        s->len += (uint32_t)k;
+    }
+    s->seen += n;
+    if (n >= USAGE_TAIL_CAP) {
+        memcpy(s->b.json.tail, p + n - USAGE_TAIL_CAP, USAGE_TAIL_CAP);
+        s->tail_pos = 0;
+        return;
+    }
+    size_t first = USAGE_TAIL_CAP - s->tail_pos;
+    first = n < first ? n : first;
+    memcpy(s->b.json.tail + s->tail_pos, p, first);
+    memcpy(s->b.json.tail, p + first, n - first);
+    s->tail_pos = (uint32_t)((s->tail_pos + n) % USAGE_TAIL_CAP);
+}
+
+static void json_end(struct usage_scan *s)
+{
+    char win[USAGE_TAIL_CAP];
+    const char *p = s->b.json.tail;
+    size_t n = (size_t)s->seen;
+    bool whole = s->seen <= USAGE_TAIL_CAP;
+    if (!whole) { /* unroll the ring, oldest byte first */
+        size_t pos = s->tail_pos;
+        memcpy(win, s->b.json.tail + pos, USAGE_TAIL_CAP - pos);
+        memcpy(win + USAGE_TAIL_CAP - pos, s->b.json.tail, pos);
+        p = win;
+        n = USAGE_TAIL_CAP;
+    }
+    bool got_usage = tail_scan(s, p, n, whole);
+    if (got_usage && s->model[0])
+        return;
+    /* The head: a truncated body, usage first, or the model far from the end. */
+    const char *h = s->b.json.head;
+    size_t hn = s->len, i = 0;
+    if (hn >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    struct walk w = {s, !got_usage, false};
+    walk_object(h, skip_ws(h, i, hn), hn, top_member, &w);
+}
+
+/* ---- server-sent events ---- */
+
+/* Whether a "usage" member with an object value occurs anywhere in p[0..n): cheap
+ * enough to run on every event, and false for the "usage": null of OpenAI chunks. */
+static bool has_usage_object(const char *p, size_t n)
+{
+    const char *q = p, *end = p + n;
+    while ((q = memmem(q, (size_t)(end - q), "\"usage\"", 7)) != NULL) {
+        q += 7;
+        size_t i = skip_ws(p, (size_t)(q - p), n);
+        if (i < n && p[i] == ':') {
+            i = skip_ws(p, i + 1, n);
+            if (i < n && p[i] == '{')
+                return true;
+        }
+    }
+    return false;
+}
+
+static void sse_event(struct usage_scan *s)
+{
+    const char *p = s->b.event;
+    size_t n = s->len, i = skip_ws(p, 0, n);
+    if (i >= n || p[i] != '{')
+        return; /* [DONE] and the like */
+    bool want_model = !s->model[0] && memmem(p + i, n - i, "\"model\"", 7) != NULL;
+    bool want_usage = has_usage_object(p + i, n - i);
+    if (!want_model && !want_usage)
+        return;
+    struct walk w = {s, want_usage, true};
+    walk_object(p, i, n, top_member, &w);
+}
+
+static void ev_append(struct usage_scan *s, const char *p, size_t n)
+{
+    size_t room = USAGE_EVENT_CAP - s->len;
+    if (n > room) {
+        n = room;
+        s->ev_cut = true; /* the rest of the event is dropped */
+    }
+    memcpy(s->b.event + s->len, p, n);
+    s->len += (uint32_t)n;
+}
+
+static void ev_dispatch(struct usage_scan *s)
+{
+    if (s->ev_data)
+        sse_event(s);
+    s->len = 0;
+    s->ev_data = false;
+    s->ev_cut = false;
+}
+
+/* Data lines of one event join with LF, which JSON takes as whitespace. */
+static void data_line_start(struct usage_scan *s)
+{
+    if (s->ev_data && !s->ev_cut)
+        ev_append(s, "\n", 1);
+    s->ev_data = true;
+}
+
+static bool field_is_data(const struct usage_scan *s)
+{
+    return s->field_len == 4 && memcmp(s->field, "data", 4) == 0;
+}
+
+/* A line ended while its field name was being read: blank (end of event) or a bare
+ * field name ("data" alone is an empty data line). */
+static void field_line_end(struct usage_scan *s)
+{
+    if (s->field_len == 0)
+        ev_dispatch(s);
+    else if (field_is_data(s))
+        data_line_start(s);
+    s->field_len = 0;
+}
+
+/* Lines end with LF, CRLF or CR. Field names are read byte by byte (a few per line);
+ * the rest of a line is crossed with memchr and, for data, copied while it fits. */
+static void sse_feed(struct usage_scan *s, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (s->pending_cr) {
+            s->pending_cr = false;
+            if (p[i] == '\n') {
+                i++;
+                continue;
+            }
+        }
+        if (s->line_state == LS_FIELD) {
+            char c = p[i++];
+            if (c == '\n' || c == '\r') {
+                s->pending_cr = c == '\r';
+                field_line_end(s);
+            } else if (c == ':') {
+                bool data = field_is_data(s);
+                if (data)
+                    data_line_start(s);
+                s->line_state = data ? LS_DATA_SP : LS_SKIP;
+            } else if (s->field_len < sizeof s->field) {
+                s->field[s->field_len++] = c;
+            } else {
+                s->line_state = LS_SKIP;
+            }
+            continue;
+        }
+        if (s->line_state == LS_DATA_SP) {
+            s->line_state = LS_DATA;
+            if (p[i] == ' ') {
+                i++;
+                continue;
+            }
+        }
+        size_t len = n - i;
+        const char *nl = memchr(p + i, '\n', len);
+        if (nl)
+            len = (size_t)(nl - (p + i));
+        const char *cr = memchr(p + i, '\r', len);
+        if (cr)
+            len = (size_t)(cr - (p + i));
+        if (s->line_state == LS_DATA && !s->ev_cut)
+            ev_append(s, p + i, len);
+        i += len;
+        if (i < n) { /* at the line end */
+            s->pending_cr = p[i] == '\r';
+            i++;
+            s->line_state = LS_FIELD;
+            s->field_len = 0;
+        }
+    }
+}
+
+/* ---- API ---- */
+
+static bool ieq(const char *a, const char *lit, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return false;
+    }
+    return true;
+}
+
+enum usage_format usage_format_of(const char *ct, size_t len)
+{
+    if (!ct)
+        return USAGE_NONE;
+    size_t i = 0;
+    while (i < len && (ct[i] == ' ' || ct[i] == '\t'))
+        i++;
+    size_t e = i;
+    while (e < len && ct[e] != ';' && ct[e] != ' ' && ct[e] != '\t')
+        e++;
+    const char *t = ct + i;
+    size_t n = e - i;
+    if (n == 16 && ieq(t, "application/json", n))
+        return USAGE_JSON;
+    if (n == 17 && ieq(t, "text/event-stream", n))
+        return USAGE_SSE;
+    if (n > 17 && ieq(t, "application/", 12) && ieq(t + n - 5, "+json", 5) &&
+        !memchr(t + 12, '/', n - 12))
+        return USAGE_JSON;
+    return USAGE_NONE;
+}
+
+void usage_clear(struct usage *u)
+{
+    u->prompt = u->completion = u->total = -1;
+    u->model[0] = '\0';
+}
+
+void usage_scan_init(struct usage_scan *s, enum usage_format f)
+{
+    /* The buffers need no clearing: only bytes written are read. */
+    memset(s, 0, offsetof(struct usage_scan, b));
+    s->format = (uint8_t)f;
+    s->line_state = LS_FIELD;
+    for (size_t i = 0; i < USAGE_F_COUNT; i++)
+        s->raw[i] = -1;
+}
+
+void usage_scan_feed(struct usage_scan *s, const char *data, size_t n)
+{
+    if (n == 0)
+        return;
+    if (s->format == USAGE_JSON)
+        json_feed(s, data, n);
+    else if (s->format == USAGE_SSE)
+        sse_feed(s, data, n);
+}
+
+static int64_t nonneg(int64_t v)
+{
+    return v < 0 ? 0 : v;
+}
+
+bool usage_scan_end(struct usage_scan *s, struct usage *u)
+{
+    if (s->format == USAGE_JSON)
+        json_end(s);
+    else if (s->format == USAGE_SSE)
+        ev_dispatch(s); /* a last event without its blank line */
+    const int64_t *r = s->raw;
+    usage_clear(u);
+    if (r[USAGE_F_PROMPT] >= 0)
+        u->prompt = r[USAGE_F_PROMPT];
+    else if (r[USAGE_F_INPUT] >= 0 || r[USAGE_F_CACHE_CREATE] >= 0 ||
+             r[USAGE_F_CACHE_READ] >= 0)
+        u->prompt = nonneg(r[USAGE_F_INPUT]) + nonneg(r[USAGE_F_CACHE_CREATE]) +
+                    nonneg(r[USAGE_F_CACHE_READ]);
+    u->completion = r[USAGE_F_COMPLETION] >= 0 ? r[USAGE_F_COMPLETION] : r[USAGE_F_OUTPUT];
+    if (r[USAGE_F_TOTAL] >= 0)
+        u->total = r[USAGE_F_TOTAL];
+    else if (u->prompt >= 0 && u->completion >= 0)
+        u->total = u->prompt + u->completion;
+    memcpy(u->model, s->model, sizeof u->model);
+    return u->prompt >= 0 || u->completion >= 0 || u->total >= 0;
+}
