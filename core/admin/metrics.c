@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 struct prom {
@@ -203,6 +204,35 @@ static void frontend_families(struct prom *p, const struct runtime *rt)
     }
 }
 
+/* Counters filters feed (sl_host.count), by frontend. */
+static void filter_counter(struct prom *p, const struct runtime *rt, const char *name, const char *help,
+                           size_t offset)
+{
+    family(p, name, "counter", help);
+    for (uint32_t f = 0; f < rt->frontend_count; f++) {
+        uint64_t v = 0;
+        for (uint32_t k = 0; k < rt->workers; k++)
+            v += stat_get((const stat_t *)((const char *)&rt->frontends[f].stats[k] + offset));
+        series(p, name, "");
+        label(p, "frontend", rt->frontends[f].conf->name);
+        value(p, v);
+    }
+}
+
+static void circuit_states(struct prom *p, const struct runtime *rt)
+{
+    family(p, "sluice_circuit_state", "gauge",
+           "Circuit state a circuit_breaker filter reported: 0 closed, 1 open, 2 half-open.");
+    for (uint32_t b = 0; b < rt->backend_count; b++)
+        for (uint32_t i = 0; i < rt->backends[b].count; i++) {
+            const struct server_rt *s = &rt->backends[b].servers[i];
+            series(p, "sluice_circuit_state", "");
+            label(p, "backend", rt->backends[b].conf->name);
+            label(p, "server", s->conf->name);
+            value(p, atomic_load_explicit(&s->circuit, memory_order_relaxed));
+        }
+}
+
 static void overhead(struct prom *p, const struct runtime *rt)
 {
     struct stats_hist h;
@@ -287,5 +317,12 @@ bool admin_render_metrics(const struct runtime *rt, struct nbuf *out)
                    "Attempts retried after failing on this server, by backend and server.",
                    F_RETRIES);
     server_gauges(&p, rt);
+    circuit_states(&p, rt);
+    filter_counter(&p, rt, "sluice_ratelimit_rejected_total", "Requests a rate limit refused (429), by frontend.",
+                   offsetof(struct stats_counters, ratelimit_rejected));
+    filter_counter(&p, rt, "sluice_cache_hits_total", "Responses served from a cache, by frontend.",
+                   offsetof(struct stats_counters, cache_hits));
+    filter_counter(&p, rt, "sluice_cache_misses_total", "Cacheable requests the cache could not answer, by frontend.",
+                   offsetof(struct stats_counters, cache_misses));
     return p.ok;
 }

@@ -2,10 +2,11 @@
  *
  * Request side, in chain order: on_request_head, then (when a filter asked for
  * the whole body, or model_map needs it) the body is held and on_request_body sees
- * it once; then on_select and the attempt. Response side, in reverse order:
- * on_attempt, on_response_head, on_response_body; on_end once for every filter.
- * A hook may pause the request side; resume() is acted on from the worker's loop
- * (chain_run_resumes), never inside the caller's stack.
+ * it once; then on_select and the attempt, and on_attempt with its outcome.
+ * Response side, in reverse order: on_response_head, on_response_body; on_end once
+ * for every filter. Only request-side hooks (head, held body) may pause; resume()
+ * is acted on from the worker's loop (chain_run_resumes), never inside the
+ * caller's stack.
  */
 #include "proxy/chain.h"
 
@@ -342,7 +343,7 @@ static void run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct 
         .retry_after_ms = retry_after_ms(h),
     };
     const struct chain *ch = t->chain;
-    for (uint32_t i = ch->count; i-- > 0;) {
+    for (uint32_t i = 0; i < ch->count; i++) { /* like on_select: chain order */
         const struct filter *f = ch->items[i];
         if (f->p->on_attempt)
             (void)f->p->on_attempt(f->inst, (sl_txn *)t, &a); /* SL_RETRY: see retry() */

@@ -43,19 +43,12 @@ struct ptimer {
 
 struct txn_ext {
     struct txn *t;
-    /* Memory for the transaction's life: an inline block, then an arena. */
-    char mem[TMEM_INLINE];
-    uint32_t mem_used;
-    struct arena arena;
     void **data;                    /* [chain count]: txn_data per filter */
     uint32_t data_cap;
     struct hedit *edits;
     uint32_t edit_count, edit_cap;
     struct tvar *vars;
     uint32_t var_count, var_cap;
-    /* The request head, copied so it outlives the client's input buffer. */
-    char *head_copy;
-    uint32_t head_copy_cap;
     /* chain position */
     uint8_t stage;                  /* enum chain_stage */
     uint32_t pos;                   /* next filter of the stage */
@@ -76,14 +69,20 @@ struct txn_ext {
     /* the response */
     const struct http1_head *resp_head;
     struct nbuf resp_body;
-    char *resp_head_copy;
-    uint32_t resp_head_cap;
     /* selection in progress */
     struct ptimer *timers;
     struct ptimer *pause_timer;
-    struct usage_scan usage;
     struct usage usage_result;
     bool usage_on, usage_done, stream;
+    /* Not cleared between transactions (chain_txn_free zeroes what is above). */
+    struct usage_scan usage;        /* initialised when a response is scanned */
+    char *head_copy;                /* the request head, copied so it outlives the */
+    uint32_t head_copy_cap;         /* client's input buffer; kept for reuse */
+    char *resp_head_copy;
+    uint32_t resp_head_cap;
+    struct arena arena;             /* transaction memory beyond `mem` */
+    uint32_t mem_used;
+    _Alignas(16) char mem[TMEM_INLINE];
 };
 
 /* chain.c: called by txn.c at each step; each returns false when it ended the

@@ -314,19 +314,26 @@ static void json_end(struct usage_scan *s)
 
 /* ---- server-sent events ---- */
 
-/* Whether a "usage" member with an object value occurs anywhere in p[0..n): cheap
- * enough to run on every event, and false for the "usage": null of OpenAI chunks. */
+/* Whether a "usage" member with an object value occurs anywhere in p[0..n): run on
+ * every event, so it hops between the rare 'g's with memchr (glibc's memmem costs a
+ * 256-byte table per call), and it is false for the "usage": null of OpenAI chunks. */
 static bool has_usage_object(const char *p, size_t n)
 {
-    const char *q = p, *end = p + n;
-    while ((q = memmem(q, (size_t)(end - q), "\"usage\"", 7)) != NULL) {
-        q += 7;
-        size_t i = skip_ws(p, (size_t)(q - p), n);
-        if (i < n && p[i] == ':') {
-            i = skip_ws(p, i + 1, n);
-            if (i < n && p[i] == '{')
-                return true;
+    size_t i = 4; /* 'g' is byte 4 of "usage" with its quotes */
+    while (i + 2 < n) {
+        const char *g = memchr(p + i, 'g', n - 2 - i);
+        if (!g)
+            return false;
+        size_t k = (size_t)(g - p);
+        if (memcmp(g - 4, "\"usage\"", 7) == 0) {
+            size_t j = skip_ws(p, k + 3, n);
+            if (j < n && p[j] == ':') {
+                j = skip_ws(p, j + 1, n);
+                if (j < n && p[j] == '{')
+                    return true;
+            }
         }
+        i = k + 1;
     }
     return false;
 }
@@ -389,12 +396,39 @@ static void field_line_end(struct usage_scan *s)
     s->field_len = 0;
 }
 
-/* Lines end with LF, CRLF or CR. Field names are read byte by byte (a few per line);
- * the rest of a line is crossed with memchr and, for data, copied while it fits. */
+/* A whole line, read at its start, in a chunk without CR. */
+static void sse_line(struct usage_scan *s, const char *line, size_t len)
+{
+    if (len == 0) {
+        ev_dispatch(s);
+    } else if (len >= 5 && memcmp(line, "data:", 5) == 0) {
+        size_t off = len > 5 && line[5] == ' ' ? 6 : 5;
+        data_line_start(s);
+        if (!s->ev_cut)
+            ev_append(s, line + off, len - off);
+    } else if (len == 4 && memcmp(line, "data", 4) == 0) {
+        data_line_start(s);
+    }
+}
+
+/* Lines end with LF, CRLF or CR. In a chunk without CR (the usual case) each whole
+ * line costs one memchr; lines split across chunks go through a small state machine:
+ * field names byte by byte, the rest crossed with memchr and, for data, copied while
+ * it fits. */
 static void sse_feed(struct usage_scan *s, const char *p, size_t n)
 {
+    bool lf_only = !s->pending_cr && memchr(p, '\r', n) == NULL;
     size_t i = 0;
     while (i < n) {
+        if (lf_only && s->line_state == LS_FIELD && s->field_len == 0) {
+            const char *nl = memchr(p + i, '\n', n - i);
+            if (nl) {
+                size_t len = (size_t)(nl - (p + i));
+                sse_line(s, p + i, len);
+                i += len + 1;
+                continue;
+            }
+        }
         if (s->pending_cr) {
             s->pending_cr = false;
             if (p[i] == '\n') {
@@ -430,7 +464,7 @@ static void sse_feed(struct usage_scan *s, const char *p, size_t n)
         const char *nl = memchr(p + i, '\n', len);
         if (nl)
             len = (size_t)(nl - (p + i));
-        const char *cr = memchr(p + i, '\r', len);
+        const char *cr = lf_only ? NULL : memchr(p + i, '\r', len);
         if (cr)
             len = (size_t)(cr - (p + i));
         if (s->line_state == LS_DATA && !s->ev_cut)

@@ -2,7 +2,7 @@
  *
  * The proxy relays a response body in chunks of any size and never holds it; this
  * scanner watches the same bytes with a fixed amount of memory (struct usage_scan,
- * about 5 KiB, embedded in the transaction, no allocation) and reports at the end:
+ * 5.3 KiB, embedded in the transaction, no allocation) and reports at the end:
  *
  *   - JSON bodies (OpenAI chat/completions/embeddings, Anthropic Messages): the
  *     top-level "usage" object and "model" string. Only the first USAGE_HEAD_CAP and
@@ -27,8 +27,8 @@
  * below 10^15; anything else is ignored. Member names are matched as raw bytes (a
  * key spelled with escapes is not recognised).
  *
- * Feed the decoded entity body (after chunked framing, before nothing else): a body
- * with a content-encoding such as gzip yields nothing, so callers skip those.
+ * Feed the entity body with its chunked framing removed. A body under a
+ * content-encoding such as gzip yields nothing: callers skip those.
  * Malformed input never makes it read out of bounds; it only yields unknown values.
  */
 #ifndef SLUICE_USAGE_H

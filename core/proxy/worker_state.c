@@ -85,6 +85,7 @@ void proxy_worker_free(struct worker *w)
     if (!px)
         return;
     proxy_close_all(w);
+    plugins_worker_stop(w->rt->conf, w); /* may still cancel its timers */
     px_post_free(w);
     while (px->free_exts) {
         struct txn_ext *x = px->free_exts;

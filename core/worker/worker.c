@@ -162,8 +162,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     plugins_worker_start(w->rt->conf, w);
     ev_run(w->loop, 0);
-    proxy_worker_free(w);
-    plugins_worker_stop(w->rt->conf, w);
+    proxy_worker_free(w); /* ends what is left, then plugins_worker_stop */
     ev_loop_destroy(w->loop);
     nbuf_cache_drain();
     return NULL;
