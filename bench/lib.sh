@@ -6,6 +6,8 @@ REPO="$(cd "$HERE/.." && pwd)"
 CONF="$HERE/conf"
 BODY_DIR="$HERE/body"
 STATE="${STATE:-/tmp/sluice-bench}"                 # runtime scratch (prefix dirs, logs, pid files)
+# Bundled plugins for the sluice-filters target (its configuration names this directory).
+export SLUICE_PLUGIN_DIR="${SLUICE_PLUGIN_DIR:-$REPO/build/plugins}"
 
 UPSTREAM_PORT="${UPSTREAM_PORT:-18081}"
 UPSTREAM_CPU="${UPSTREAM_CPU:-0}"     # upstream stub + load generator share CPU 0

@@ -193,9 +193,9 @@ static void after_request_head(struct txn *t)
     const struct http1_head *h = &t->c->head;
     bool has_body = h->framing != HTTP1_BODY_NONE;
     bool map = false;
-    if (has_body && model_map_applies(h))
-        for (uint32_t i = 0; i < t->be->count && !map; i++)
-            map = t->be->servers[i].conf->model_map_count > 0;
+    for (uint32_t i = 0; has_body && i < t->be->count && !map; i++)
+        map = t->be->servers[i].conf->model_map_count > 0;
+    map = map && model_map_applies(h);
     x->stage = CH_REQ_BODY;
     x->pos = 0;
     if (has_body && (x->buffer_req || map)) {
@@ -469,8 +469,8 @@ void chain_end(struct txn *t)
     }
     double now = proxy_now(t->c->w);
     uint32_t flags = 0;
-    if (!t->srv || t->t_upstream <= 0 || x->local_set)
-        flags |= SL_END_LOCAL;
+    if (x->local_set || (t->resp_started && t->t_first_byte <= 0))
+        flags |= SL_END_LOCAL; /* a filter's or sluice's own answer */
     if (t->c->closed && !t->resp_done)
         flags |= SL_END_CLIENT_GONE;
     if (t->resp_started && !t->resp_done && !(flags & SL_END_CLIENT_GONE))

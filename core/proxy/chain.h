@@ -47,6 +47,7 @@ struct txn_ext {
     uint32_t data_cap;
     struct hedit *edits;
     uint32_t edit_count, edit_cap;
+    uint64_t hide_lens[2];          /* per side: bit len%64 of names set or removed */
     struct tvar *vars;
     uint32_t var_count, var_cap;
     /* chain position */

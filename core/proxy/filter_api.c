@@ -168,13 +168,26 @@ static int32_t h_var_get(sl_txn *tx, sl_str name, sl_str *value)
 
 /* ---- headers ---- */
 
+/* ASCII case folding for header names (tokens: no byte needs more). */
+static inline unsigned char fold(unsigned char c)
+{
+    return (unsigned char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
+
 static bool name_eq(sl_str a, const char *b, size_t blen)
 {
-    return a.len == blen && !strncasecmp(a.ptr, b, blen);
+    if (a.len != blen)
+        return false;
+    for (size_t i = blen; i-- > 0;) /* names sharing a prefix differ near the end */
+        if (fold((unsigned char)a.ptr[i]) != fold((unsigned char)b[i]))
+            return false;
+    return true;
 }
 
 bool edit_hides(const struct txn_ext *x, int which, const char *name, size_t len)
 {
+    if (!((x->hide_lens[which & 1] >> (len & 63u)) & 1u))
+        return false; /* no set or remove of a name this long */
     for (uint32_t i = 0; i < x->edit_count; i++) {
         const struct hedit *e = &x->edits[i];
         if (e->which == which && e->op != HE_ADD && name_eq(e->name, name, len))
@@ -183,28 +196,47 @@ bool edit_hides(const struct txn_ext *x, int which, const char *name, size_t len
     return false;
 }
 
+/* RFC 9110 token characters. */
+static const uint8_t tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1,
+    ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+    ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+};
+
+/* Bytes a header value must not hold: CTLs but HTAB, and DEL. */
+static const uint8_t vbad[256] = {
+    [0] = 1, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1, [10] = 1,
+    [11] = 1, [12] = 1, [13] = 1, [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1,
+    [21] = 1, [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [27] = 1, [28] = 1, [29] = 1, [30] = 1,
+    [31] = 1, [127] = 1,
+};
+
 static bool valid_name(sl_str n)
 {
     if (!n.ptr || !n.len || n.len > 256)
         return false;
-    for (size_t i = 0; i < n.len; i++) {
-        unsigned char ch = (unsigned char)n.ptr[i];
-        if (ch <= 32 || ch >= 127 || strchr("\"(),/:;<=>?@[\\]{}", ch))
-            return false;
-    }
-    return true;
+    unsigned ok = 1;
+    for (size_t i = 0; i < n.len; i++) /* no early exit: names are short, branches cost more */
+        ok &= tchar[(unsigned char)n.ptr[i]];
+    return ok;
 }
 
 static bool valid_value(sl_str v)
 {
     if (!v.ptr && v.len)
         return false;
-    for (size_t i = 0; i < v.len; i++) {
-        unsigned char ch = (unsigned char)v.ptr[i];
-        if ((ch < 32 && ch != '\t') || ch == 127)
-            return false;
-    }
-    return v.len < 65536;
+    if (v.len >= 65536)
+        return false;
+    unsigned bad = 0;
+    for (size_t i = 0; i < v.len; i++)
+        bad |= vbad[(unsigned char)v.ptr[i]];
+    return !bad;
 }
 
 /* The head of `which` as it stands, or NULL (no response yet). */
@@ -218,12 +250,15 @@ static const struct http1_head *head_of(struct txn *t, int which)
 /* Hop-by-hop and framing headers are the proxy's business, not a filter's. */
 static bool reserved(sl_str n)
 {
-    static const char *const names[] = {"connection", "keep-alive", "transfer-encoding", "content-length",
-                                        "te", "trailer", "upgrade", "host", NULL};
-    for (int i = 0; names[i]; i++)
-        if (name_eq(n, names[i], strlen(names[i])))
-            return true;
-    return false;
+    switch (n.len) {
+    case 2: return name_eq(n, "te", 2);
+    case 4: return name_eq(n, "host", 4);
+    case 7: return name_eq(n, "trailer", 7) || name_eq(n, "upgrade", 7);
+    case 10: return name_eq(n, "connection", 10) || name_eq(n, "keep-alive", 10);
+    case 14: return name_eq(n, "content-length", 14);
+    case 17: return name_eq(n, "transfer-encoding", 17);
+    default: return false;
+    }
 }
 
 static int32_t edit(struct txn *t, int32_t which, int op, sl_str name, sl_str value)
@@ -235,7 +270,7 @@ static int32_t edit(struct txn *t, int32_t which, int op, sl_str name, sl_str va
         return SL_ERR_INVALID;
     if ((which == SL_REQUEST && x->req_head_sent) || (which == SL_RESPONSE && x->resp_head_sent))
         return SL_ERR_STATE;
-    if (op != HE_ADD) /* earlier edits of the name are void */
+    if (op != HE_ADD && ((x->hide_lens[which] >> (name.len & 63u)) & 1u)) /* earlier edits of the name are void */
         for (uint32_t i = 0; i < x->edit_count; i++)
             if (x->edits[i].which == which && name_eq(x->edits[i].name, name.ptr, name.len))
                 x->edits[i].which = 0xff;
@@ -247,6 +282,8 @@ static int32_t edit(struct txn *t, int32_t which, int op, sl_str name, sl_str va
         x->edits = ne;
         x->edit_cap = cap;
     }
+    if (op != HE_ADD)
+        x->hide_lens[which] |= 1ull << (name.len & 63u);
     x->edits[x->edit_count++] = (struct hedit){(uint8_t)which, (uint8_t)op, tmem_dup(x, name),
                                                op == HE_REMOVE ? SL_STR_NULL : tmem_dup(x, value)};
     return SL_OK;

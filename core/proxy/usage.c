@@ -163,6 +163,15 @@ static void usage_member(void *ctx, const char *k, size_t kn, const char *v, siz
  * are invalid, too long or hold control bytes stay unknown. */
 static void set_model(struct usage_scan *s, const char *v, size_t vn)
 {
+    /* Plain names (no escapes) are copied as they are; the JSON reader decodes the rest. */
+    if (vn >= 3 && vn - 2 < sizeof s->model && !memchr(v + 1, '\\', vn - 2)) {
+        for (size_t i = 1; i + 1 < vn; i++)
+            if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+                return;
+        memcpy(s->model, v + 1, vn - 2);
+        s->model[vn - 2] = '\0';
+        return;
+    }
     json_doc d;
     json_token t;
     char m[sizeof s->model];
@@ -234,7 +243,9 @@ static bool tail_scan(struct usage_scan *s, const char *p, size_t n, bool whole)
     if (i == 0 || p[i - 1] != '}')
         return false; /* cut short or not an object */
     bool got_usage = false, got_model = false;
-    while (i > 0 && !(got_usage && got_model)) {
+    /* The model usually sits at the start, read by head_model(): then the scan stops
+     * at "usage" instead of walking the whole body back. */
+    while (i > 0 && !(got_usage && (got_model || s->model[0]))) {
         char c = p[--i];
         if (c == '}' || c == ']') {
             depth++;
@@ -287,8 +298,45 @@ static void json_feed(struct usage_scan *s, const char *p, size_t n)
     s->tail_pos = (uint32_t)((s->tail_pos + n) % USAGE_TAIL_CAP);
 }
 
+/* "model" among the first members of the head (OpenAI and Anthropic put it there). */
+static void head_model(struct usage_scan *s)
+{
+    const char *h = s->b.json.head;
+    size_t n = s->len, i = 0;
+    if (n >= 3 && memcmp(h, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    i = skip_ws(h, i, n);
+    if (i >= n || h[i] != '{')
+        return;
+    i++;
+    for (int m = 0; m < 8; m++) {
+        i = skip_ws(h, i, n);
+        if (i < n && h[i] == ',')
+            i = skip_ws(h, i + 1, n);
+        if (i >= n || h[i] != '"')
+            return;
+        size_t ke = str_end(h, i, n);
+        size_t colon = ke ? skip_ws(h, ke, n) : n;
+        if (colon >= n || h[colon] != ':')
+            return;
+        size_t v = skip_ws(h, colon + 1, n);
+        size_t ve = value_end(h, v, n);
+        if (!ve)
+            return;
+        if (key_is(h + i + 1, ke - i - 2, "model")) {
+            if (h[v] == '"')
+                set_model(s, h + v, ve - v);
+            return;
+        }
+        i = ve;
+    }
+}
+
+static bool has_usage_object(const char *p, size_t n);
+
 static void json_end(struct usage_scan *s)
 {
+    head_model(s);
     char win[USAGE_TAIL_CAP];
     const char *p = s->b.json.tail;
     size_t n = (size_t)s->seen;
@@ -300,6 +348,9 @@ static void json_end(struct usage_scan *s)
         p = win;
         n = USAGE_TAIL_CAP;
     }
+    /* Most bodies without usage (model lists, errors) end here, unscanned. */
+    if (!has_usage_object(p, n) && (whole || !has_usage_object(s->b.json.head, s->len)))
+        return;
     bool got_usage = tail_scan(s, p, n, whole);
     if (got_usage && s->model[0])
         return;

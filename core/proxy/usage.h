@@ -11,7 +11,9 @@
  *     inside strings exactly. Limit: a body longer than USAGE_TAIL_CAP whose usage
  *     sits neither in its last USAGE_TAIL_CAP bytes nor wholly in its first
  *     USAGE_HEAD_CAP bytes (say a pretty-printed huge body with usage first) yields
- *     unknown usage. OpenAI and Anthropic put usage last.
+ *     unknown usage. OpenAI and Anthropic put usage last. "model" is looked for first
+ *     among the head's first members (where both put it), so the backward scan can
+ *     stop at "usage" instead of walking the whole body.
  *   - Server-sent events: each event's data (up to USAGE_EVENT_CAP bytes; the rest of
  *     a longer event is dropped) is looked at only when it holds a "usage" object, or
  *     a "model" while the model is still unknown. Usage is the top-level "usage"

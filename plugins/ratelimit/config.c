@@ -200,11 +200,8 @@ int32_t rl_create(const sl_host *h, sl_config *cfg, void **instance)
     if (ok) {
         rl->remote = !(spec.len == 5 && memcmp(spec.ptr, "local", 5) == 0);
         rl->store = h->store_open(cfg, spec);
-        if (!rl->store) {
-            h->config_error(cfg, h->node_get(root, "store") ? h->node_get(root, "store") : root,
-                            "ratelimit: cannot open the store");
-            ok = false;
-        }
+        if (!rl->store)
+            ok = false; /* store_open reported why, with its location */
     }
     if (!ok) {
         free(rl);

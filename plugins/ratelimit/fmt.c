@@ -12,8 +12,13 @@ size_t rl_fmt_u64(char *out, uint64_t v)
 {
     /* Count the digits, then write them from the end two at a time: no reversal,
      * half the divisions (which the compiler turns into multiplications). */
+    static const uint64_t p10[19] = {
+        10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
+        10000000000u, 100000000000u, 1000000000000u, 10000000000000u, 100000000000000u,
+        1000000000000000u, 10000000000000000u, 100000000000000000u, 1000000000000000000u,
+        10000000000000000000u};
     size_t n = 1;
-    for (uint64_t x = v; x >= 10; x /= 10)
+    while (n < 20 && v >= p10[n - 1])
         n++;
     char *p = out + n;
     while (v >= 100) {

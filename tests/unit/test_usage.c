@@ -383,10 +383,12 @@ static void json_top_level_only(void)
            "{\"choices\":[{\"usage\":{\"prompt_tokens\":100}}],\"usage\":{\"prompt_tokens\":1,"
            "\"completion_tokens\":2}, \"model\" : \"a\"}",
            1, 2, 3, "a");
-    expect("duplicates: last wins", USAGE_JSON,
+    /* Duplicate members: the last "usage" wins (read from the end); "model" is read
+     * from the first members of the head, so there the first one wins. */
+    expect("duplicates: last usage, first model", USAGE_JSON,
            "{\"model\":\"a\",\"usage\":{\"prompt_tokens\":1},\"model\":\"b\","
            "\"usage\":{\"prompt_tokens\":2}}",
-           2, -1, -1, "b");
+           2, -1, -1, "a");
     expect("model in a nested object", USAGE_JSON,
            "{\"data\":{\"model\":\"inner\"},\"usage\":{\"prompt_tokens\":2}}", 2, -1, -1, "");
 

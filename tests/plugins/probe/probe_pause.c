@@ -14,7 +14,6 @@ struct probe_box {
     uint32_t widx;
     uint64_t ref;
     sl_timer *timer;          /* until it fires */
-    bool posted, orphan;      /* orphan: the worker stopped while the post was queued */
     struct probe_box *next, *prev;
 };
 
@@ -88,10 +87,6 @@ static void lookup_and_finish(struct probe_box *b)
 static void post_cb(void *arg)
 {
     struct probe_box *b = arg;
-    if (b->orphan) {
-        free(b);
-        return;
-    }
     count(b->p, b->w, "posted");
     lookup_and_finish(b);
 }
@@ -101,7 +96,6 @@ static void worker_timer_cb(void *arg)
     struct probe_box *b = arg;
     b->timer = NULL; /* the handle is gone once the callback runs */
     if (b->p->pause_via == VIA_POST) {
-        b->posted = true;
         if (b->p->h->post(b->w, post_cb, b) == SL_OK)
             return;
         count(b->p, b->w, "post_failed");
@@ -156,7 +150,8 @@ int32_t probe_worker_start(void *instance, sl_worker *w)
     return SL_OK;
 }
 
-/* Boxes still waiting: cancel their timers; a queued post frees its own box. */
+/* Boxes still waiting: cancel their timers. sluice drops posts still queued when
+ * the worker stops (after this), so a posted box is freed here too. */
 void probe_worker_stop(void *instance, sl_worker *w)
 {
     struct probe *p = instance;
@@ -167,10 +162,6 @@ void probe_worker_stop(void *instance, sl_worker *w)
     p->pw[i].pending = NULL;
     for (; b; b = next) {
         next = b->next;
-        if (b->posted) {
-            b->orphan = true;
-            continue;
-        }
         if (b->timer)
             p->h->timer_cancel(b->timer);
         free(b);

@@ -286,14 +286,17 @@ typedef struct sl_host {
     /* Thread-safe; messages must never contain secrets. */
     void (*log)(int32_t level, const char *message);
     /* Thread-safe: runs fn(arg) on worker w's thread, soon. SL_OK or SL_ERR_STATE
-     * when the worker is stopping (fn is then not called). */
+     * when the worker is stopping (fn is then not called); calls still queued when
+     * the worker stops are dropped without running (free their state in
+     * worker_stop). */
     int32_t (*post)(sl_worker *w, sl_callback fn, void *arg);
 
     /* -- transactions (on their worker) -- */
     sl_worker *(*txn_worker)(sl_txn *t);
     sl_str (*txn_str)(sl_txn *t, int32_t key);            /* SL_TXN_* string keys */
     int64_t (*txn_num)(sl_txn *t, int32_t key);           /* SL_TXN_* number keys */
-    /* Memory freed when the transaction ends (after on_end). NULL when out of memory. */
+    /* Memory freed when the transaction ends (after on_end), aligned for any type
+     * (as malloc). NULL when out of memory. */
     void *(*txn_alloc)(sl_txn *t, size_t n);
     /* One pointer per filter per transaction, for the plugin's own state. */
     void *(*txn_data)(sl_txn *t, const void *instance);
@@ -380,8 +383,10 @@ typedef struct sl_host {
     /* -- shared store: counters and key/value with TTL, safe across workers --
      * `spec` is "local" (this process; kept across reloads) or a redis:// URL.
      * Opened in create(); nothing connects until first use. Keys are bytes; each
-     * plugin should prefix its own. Operations return SL_OK with *res filled, or
-     * SL_PENDING and call cb(arg, res) later on w (remote stores), or SL_ERR_*. */
+     * plugin should prefix its own. Operations return SL_OK with *res filled (its
+     * status SL_OK, SL_LIMITED or SL_NOT_FOUND says what happened), or SL_PENDING
+     * and call cb(arg, res) later on w (remote stores), or SL_ERR_*. store_open
+     * reports its own located error and returns NULL for a store it cannot offer. */
     sl_store *(*store_open)(sl_config *cfg, sl_str spec);
     int32_t (*counter_add)(sl_store *st, sl_worker *w, const sl_counter_op *op,
                            sl_store_result *res, sl_store_cb cb, void *arg);
@@ -417,12 +422,16 @@ typedef struct sl_plugin {
      * config_error, return SL_ERROR; destroy() is not called. */
     int32_t (*create)(const sl_host *host, sl_config *cfg, void **instance);
     void (*destroy)(void *instance);
-    /* On each worker's thread when it starts and before it exits (optional). */
+    /* On each worker's thread when it starts and before it exits (optional); a
+     * failing worker_start is logged, and the hooks still run on that worker. */
     int32_t (*worker_start)(void *instance, sl_worker *w);
     void (*worker_stop)(void *instance, sl_worker *w);
 
-    /* Hooks, each optional (NULL). Request side in chain order, response side in
-     * reverse. See docs/plugins.md for what each may return. */
+    /* Hooks, each optional (NULL). on_request_head, on_request_body, on_select and
+     * on_attempt run in chain order (frontend, route, backend filters);
+     * on_response_head, on_response_body and on_end in reverse. Only on_request_head
+     * and a buffered on_request_body may return SL_PAUSE; elsewhere it fails the
+     * request closed (500). docs/plugins.md has what each may return. */
     int32_t (*on_request_head)(void *instance, sl_txn *t);
     int32_t (*on_request_body)(void *instance, sl_txn *t, sl_str chunk, int32_t end);
     int32_t (*on_select)(void *instance, sl_txn *t, sl_select *s);
