@@ -16,8 +16,13 @@
 #include "plugin/plugin.h"
 #include "version.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* What this build can do; grows as subsystems land. */
-static const char *const features[] = {"config(yaml)", "http1", "balance(wrr,least_conn,random_two,latency,hash)", "admin"};
+static const char *const features[] = {"config(yaml)", "http1", "balance(wrr,least_conn,random_two,latency,hash)", "admin",
+                                       "plugins(abi " STR(SL_ABI_VERSION_MAJOR) "." STR(SL_ABI_VERSION_MINOR) ")",
+                                       "store(local)", "usage(openai,anthropic)"};
 
 static void usage(FILE *out)
 {

@@ -120,6 +120,7 @@ bool edit_hides(const struct txn_ext *x, int which, const char *name, size_t len
 void *tmem_alloc(struct txn_ext *x, size_t n);
 void ptimer_cancel_all(struct txn_ext *x);
 void txn_ref_release(struct txn *t);
+void name_cache_free(struct proxy_worker *px);
 /* filter_worker.c: timers and post() for plugins. */
 void host_fill_worker(sl_host *h);
 void px_post_init(struct worker *w);

@@ -261,15 +261,81 @@ static bool reserved(sl_str n)
     }
 }
 
+/* Header names filters use are nearly always the same few constants: each worker
+ * keeps checked copies of up to NAME_CACHE of them, found by the caller's pointer
+ * and confirmed by content, so a name is validated and copied once, not on every
+ * request. Entries are never replaced (a transaction may point at them) and live
+ * until the worker exits. Anything else is checked and copied per transaction. */
+#define NAME_CACHE 64u
+#define NAME_PROBES 4u
+
+struct name_slot {
+    const char *src;
+    uint32_t len;
+    char *copy;
+};
+
+void name_cache_free(struct proxy_worker *px)
+{
+    if (!px->names)
+        return;
+    for (uint32_t i = 0; i < NAME_CACHE; i++)
+        free(px->names[i].copy);
+    free(px->names);
+    px->names = NULL;
+}
+
+/* A stable, checked copy of a header name, or {NULL, 0} when it is not a token
+ * (or one filters may not touch). */
+static sl_str checked_name(struct txn *t, sl_str name)
+{
+    struct proxy_worker *px = t->c->w->px;
+    if (!name.ptr || !name.len || name.len > 256)
+        return SL_STR_NULL;
+    if (!px->names) {
+        px->names = calloc(NAME_CACHE, sizeof *px->names);
+        if (!px->names)
+            goto uncached;
+    }
+    uint32_t h = (uint32_t)(((uintptr_t)name.ptr >> 3) ^ (uintptr_t)name.len * 0x9e3779b1u);
+    struct name_slot *empty = NULL;
+    for (uint32_t k = 0; k < NAME_PROBES; k++) {
+        struct name_slot *sl = &px->names[(h + k) & (NAME_CACHE - 1)];
+        if (!sl->copy) {
+            empty = empty ? empty : sl;
+            continue;
+        }
+        if (sl->src == name.ptr && sl->len == name.len && !memcmp(sl->copy, name.ptr, name.len))
+            return (sl_str){sl->copy, name.len};
+    }
+    if (!valid_name(name) || reserved(name))
+        return SL_STR_NULL;
+    if (empty && (empty->copy = malloc(name.len + 1))) {
+        memcpy(empty->copy, name.ptr, name.len);
+        empty->copy[name.len] = '\0';
+        empty->src = name.ptr;
+        empty->len = (uint32_t)name.len;
+        return (sl_str){empty->copy, name.len};
+    }
+    return tmem_dup(t->x, name);
+uncached:
+    if (!valid_name(name) || reserved(name))
+        return SL_STR_NULL;
+    return tmem_dup(t->x, name);
+}
+
 static int32_t edit(struct txn *t, int32_t which, int op, sl_str name, sl_str value)
 {
     struct txn_ext *x = t->x;
     if (!x || (which != SL_REQUEST && which != SL_RESPONSE))
         return SL_ERR_INVALID;
-    if (!valid_name(name) || !valid_value(value) || reserved(name))
+    if (!valid_value(value))
         return SL_ERR_INVALID;
     if ((which == SL_REQUEST && x->req_head_sent) || (which == SL_RESPONSE && x->resp_head_sent))
         return SL_ERR_STATE;
+    name = checked_name(t, name);
+    if (!name.ptr)
+        return SL_ERR_INVALID;
     if (op != HE_ADD && ((x->hide_lens[which] >> (name.len & 63u)) & 1u)) /* earlier edits of the name are void */
         for (uint32_t i = 0; i < x->edit_count; i++)
             if (x->edits[i].which == which && name_eq(x->edits[i].name, name.ptr, name.len))
@@ -284,8 +350,8 @@ static int32_t edit(struct txn *t, int32_t which, int op, sl_str name, sl_str va
     }
     if (op != HE_ADD)
         x->hide_lens[which] |= 1ull << (name.len & 63u);
-    x->edits[x->edit_count++] = (struct hedit){(uint8_t)which, (uint8_t)op, tmem_dup(x, name),
-                                               op == HE_REMOVE ? SL_STR_NULL : tmem_dup(x, value)};
+    x->edits[x->edit_count++] =
+        (struct hedit){(uint8_t)which, (uint8_t)op, name, op == HE_REMOVE ? SL_STR_NULL : tmem_dup(x, value)};
     return SL_OK;
 }
 

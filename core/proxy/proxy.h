@@ -55,6 +55,7 @@ struct txn_ext;
 struct upstream;
 struct ptimer;
 struct post_item;
+struct name_slot;
 
 struct client {
     struct worker *w;
@@ -148,6 +149,7 @@ struct proxy_worker {
     struct post_item *posts;
     ev_async post_wake;
     bool post_closed;
+    struct name_slot *names;        /* header names filters use, checked once */
 };
 
 struct ref_slot {

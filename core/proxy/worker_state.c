@@ -93,6 +93,7 @@ void proxy_worker_free(struct worker *w)
         chain_ext_destroy(x);
     }
     free(px->refs);
+    name_cache_free(px);
     for (uint32_t b = 0; b < w->rt->backend_count; b++) {
         struct wbackend *wb = &px->backends[b];
         for (uint32_t i = 0; i < w->rt->backends[b].count; i++)
