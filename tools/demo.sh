@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sluice sluice-mock
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sluice sluice-mock auth ratelimit
 
 export SLUICE_DEMO_PORT="${SLUICE_DEMO_PORT:-8080}"
 export SLUICE_DEMO_ADMIN_PORT="${SLUICE_DEMO_ADMIN_PORT:-9901}"
@@ -58,6 +58,12 @@ Try, in another terminal:
   # the same, streamed (server-sent events arrive as the provider generates them)
   curl -N $api/v1/chat/completions -H 'content-type: application/json' \\
        -d '{"model":"smart","stream":true,"messages":[{"role":"user","content":"Hello!"}]}'
+
+  # behind the auth and ratelimit filters: no key is a 401; a demo key
+  # (sk-demo-alice) passes, with x-ratelimit-* headers; the 6th in a minute is a 429
+  curl -si $api/keyed/v1/chat/completions -H 'content-type: application/json' -d '{"model":"fast"}'
+  curl -si $api/keyed/v1/chat/completions -H 'authorization: Bearer sk-demo-alice' \
+       -H 'content-type: application/json' -d '{"model":"fast","messages":[{"role":"user","content":"Hi"}]}'
 
   # no route: the gateway's own JSON error
   curl -si $api/nothing

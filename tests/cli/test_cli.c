@@ -42,8 +42,13 @@ static void demo_config_is_ok(void)
 {
     char path[512];
     struct proc_result r;
+    char plugins[512];
     snprintf(path, sizeof path, "%s/conf/demo.yaml", proc_env("SLUICE_SOURCE_DIR"));
+    /* The demo runs from the source tree; here its plugins are in this build. */
+    snprintf(plugins, sizeof plugins, "%s/plugins", proc_env("SLUICE_BUILD_DIR"));
+    setenv("SLUICE_PLUGIN_DIR", plugins, 1);
     CHECK_EQ_INT(run(&r, "-t", "-c", path, NULL), 0);
+    unsetenv("SLUICE_PLUGIN_DIR");
     CHECK_STR_EQ(r.out, "configuration OK\n");
     CHECK_STR_EQ(r.err, "");
     proc_result_free(&r);
