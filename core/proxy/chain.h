@@ -113,8 +113,9 @@ bool chain_has_resumes(const struct proxy_worker *px);
 
 /* filter_api.c */
 void host_fill_txn(sl_host *h);
-/* The selection: vetoes and picks from on_select; returns the server index or -1. */
-int chain_select(struct txn *t, const struct http1_head *h, int exclude);
+/* on_select over the usable set (vetoes clear bits): a picked server, -1 for the
+ * balancer to choose, -2 when a filter ended the transaction. */
+int chain_select(struct txn *t, uint64_t *usable);
 /* Applies the request edits while the upstream head is written. */
 bool edit_hides(const struct txn_ext *x, int which, const char *name, size_t len);
 void *tmem_alloc(struct txn_ext *x, size_t n);

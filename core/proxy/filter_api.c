@@ -439,6 +439,19 @@ static int32_t h_header_at(sl_txn *tx, int32_t which, uint32_t idx, sl_str *name
 
 /* ---- bodies ---- */
 
+/* A body a filter sets, copied; the old one is freed only once the copy exists. */
+static int32_t replace_body(struct nbuf *dst, sl_str body)
+{
+    if (body.len > STORE_BODY_MAX || (!body.ptr && body.len))
+        return SL_ERR_LIMIT;
+    struct nbuf nb = {0};
+    if (body.len && !nbuf_append(&nb, body.ptr, body.len, body.len))
+        return SL_ERR_NOMEM;
+    nbuf_free(dst);
+    *dst = nb;
+    return SL_OK;
+}
+
 static int32_t h_request_body_buffer(sl_txn *tx)
 {
     struct txn_ext *x = T(tx)->x;
@@ -476,14 +489,7 @@ static int32_t h_request_body_set(sl_txn *tx, sl_str body)
     struct txn_ext *x = t->x;
     if (!x || !x->body_complete || x->req_head_sent)
         return SL_ERR_STATE;
-    if (body.len > STORE_BODY_MAX || (!body.ptr && body.len))
-        return SL_ERR_LIMIT;
-    struct nbuf nb = {0};
-    if (body.len && !nbuf_append(&nb, body.ptr, body.len, body.len))
-        return SL_ERR_NOMEM;
-    nbuf_free(&t->body);
-    t->body = nb;
-    return SL_OK;
+    return replace_body(&t->body, body);
 }
 
 static int32_t h_response_body_buffer(sl_txn *tx)
@@ -509,14 +515,7 @@ static int32_t h_response_body_set(sl_txn *tx, sl_str body)
     struct txn_ext *x = T(tx)->x;
     if (!x || !x->resp_held || x->resp_head_sent)
         return SL_ERR_STATE;
-    if (body.len > STORE_BODY_MAX || (!body.ptr && body.len))
-        return SL_ERR_LIMIT;
-    struct nbuf nb = {0};
-    if (body.len && !nbuf_append(&nb, body.ptr, body.len, body.len))
-        return SL_ERR_NOMEM;
-    nbuf_free(&x->resp_body);
-    x->resp_body = nb;
-    return SL_OK;
+    return replace_body(&x->resp_body, body);
 }
 
 /* ---- local answers ---- */
@@ -693,15 +692,10 @@ static int32_t h_select_pick(sl_select *sel, uint32_t i)
     return SL_OK;
 }
 
-/* -2: a filter answered (the transaction ended); -1: nothing usable. */
-int chain_select(struct txn *t, const struct http1_head *h, int exclude)
+/* The on_select hooks over the usable set; -1: go on to the balancer (or the
+ * pick), -2: a filter answered or failed (the transaction ended). */
+int chain_select(struct txn *t, uint64_t *usable)
 {
-    struct wbackend *wb = &t->c->w->px->backends[t->be->index];
-    uint64_t *usable = wb->usable;
-    memset(usable, 0, BALANCE_WORDS(t->be->count) * sizeof *usable);
-    for (uint32_t i = 0; i < t->be->count; i++)
-        if ((int)i != exclude && server_usable(&t->be->servers[i]))
-            usable[i / 64] |= 1ull << (i % 64);
     struct select_ctx s = {t, usable, -1};
     const struct chain *ch = t->chain;
     for (uint32_t i = 0; i < ch->count; i++) {
@@ -711,26 +705,13 @@ int chain_select(struct txn *t, const struct http1_head *h, int exclude)
         int32_t r = f->p->on_select(f->inst, (sl_txn *)t, (sl_select *)&s);
         if (r == SL_CONTINUE)
             continue;
-        if (r == SL_DONE && t->x->local_set) {
+        if (r == SL_DONE && t->x->local_set)
             chain_respond_now(t, f);
-            return -2;
-        }
-        chain_fail_now(t, f, "on_select");
+        else
+            chain_fail_now(t, f, "on_select");
         return -2;
     }
-    if (s.picked >= 0)
-        return s.picked;
-    const char *key = NULL;
-    size_t key_len = 0;
-    if (h && t->be->conf->hash_key.source == CONF_HASH_HEADER) {
-        const struct http1_hdr *kh =
-            http1_find_header(h, t->be->conf->hash_key.name, strlen(t->be->conf->hash_key.name));
-        if (kh) {
-            key = kh->value;
-            key_len = kh->value_len;
-        }
-    }
-    return balance_pick(&wb->bal, usable, key, key_len);
+    return s.picked;
 }
 
 static int32_t h_retry(sl_txn *t, sl_str backend, uint64_t delay_ms)

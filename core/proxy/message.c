@@ -219,21 +219,10 @@ size_t message_error(struct txn *t, int status, const char *type, const char *co
     if (json_w_finish(&jw, &blen) != JSON_OK)
         return 0;
     body[blen++] = '\n';
-    struct out o = {buf, 0, cap, false};
-    size_t n = http1_status_line(o.p, o.cap, status, NULL);
+    size_t n = message_local_head(t, status, "application/json", 16, blen, buf, cap);
     if (!n)
         return 0;
-    o.len = n;
-    PUT_LIT(&o, "content-type: application/json\r\n");
-    put_length(&o, blen);
-    put_header(&o, "x-request-id", 12, t->request_id, strlen(t->request_id));
-    if (t->x)
-        put_edits(&o, t, SL_RESPONSE, NULL, true);
-    if (!t->client_keep_alive)
-        PUT_LIT(&o, "connection: close\r\n");
-    else if (t->http10)
-        PUT_LIT(&o, "connection: keep-alive\r\n");
-    PUT_LIT(&o, "\r\n");
+    struct out o = {buf, n, cap, false};
     if (!t->is_head)
         put(&o, body, blen);
     return o.full ? 0 : o.len;

@@ -230,7 +230,8 @@ void txn_error(struct txn *t, int status, const char *type, const char *code, co
     txn_finish(t);
 }
 
-/* Builds the usable set (ready, healthy, not excluded) and asks the balancer. */
+/* Builds the usable set (ready, healthy, not excluded), lets the filters veto or
+ * pick, and asks the balancer. -2: a filter ended the transaction. */
 static int pick_server(struct txn *t, const struct http1_head *h, int exclude)
 {
     struct wbackend *wb = &t->c->w->px->backends[t->be->index];
@@ -239,6 +240,11 @@ static int pick_server(struct txn *t, const struct http1_head *h, int exclude)
     for (uint32_t i = 0; i < t->be->count; i++)
         if ((int)i != exclude && server_usable(&t->be->servers[i]))
             usable[i / 64] |= 1ull << (i % 64);
+    if (t->x) { /* filters veto or pick */
+        int picked = chain_select(t, usable);
+        if (picked != -1)
+            return picked;
+    }
     const char *key = NULL;
     size_t key_len = 0;
     if (h && t->be->conf->hash_key.source == CONF_HASH_HEADER) {
@@ -406,7 +412,7 @@ bool txn_dispatch(struct txn *t)
 {
     struct client *c = t->c;
     const struct http1_head *h = &c->head;
-    t->server_idx = t->x ? chain_select(t, h, -1) : pick_server(t, h, -1);
+    t->server_idx = pick_server(t, h, -1);
     if (t->server_idx == -2)
         return false; /* a filter answered */
     if (t->server_idx < 0) {
