@@ -362,7 +362,10 @@ static void start_usage(struct txn *t, const struct http1_head *h)
     const struct http1_hdr *ct = http1_find_header(h, "content-type", 12);
     enum usage_format fmt = ct ? usage_format_of(ct->value, ct->value_len) : USAGE_NONE;
     x->stream = fmt == USAGE_SSE;
-    x->usage_on = fmt != USAGE_NONE;
+    /* Usage comes with successful answers, in bytes the scanner can read. */
+    const struct http1_hdr *ce = http1_find_header(h, "content-encoding", 16);
+    bool plain = !ce || (ce->value_len == 8 && !strncasecmp(ce->value, "identity", 8));
+    x->usage_on = fmt != USAGE_NONE && plain && h->status >= 200 && h->status < 300;
     if (x->usage_on)
         usage_scan_init(&x->usage, fmt);
 }
