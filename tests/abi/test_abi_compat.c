@@ -26,14 +26,6 @@ static const char conf[] =
     "backends:\n"
     "  - {name: m, servers: [{name: s, url: \"http://127.0.0.1:%2$d\"}]}\n";
 
-static const char *fixture_path(void)
-{
-    static char path[512];
-    const char *b = proc_env("SLUICE_BUILD_DIR");
-    snprintf(path, sizeof path, "%s/tests/plugins/abi_v10_fixture.so", b ? b : ".");
-    return path;
-}
-
 struct setup {
     struct mock m;
     struct sluice s;
@@ -43,17 +35,13 @@ static bool setup(struct setup *x)
 {
     if (!mock_start(&x->m, "abi", NULL))
         return false;
-    if (!sluice_start(&x->s, conf, fixture_path(), x->m.port)) {
-        mock_stop(&x->m);
-        return false;
-    }
-    return true;
+    return mock_stop_on_failure(
+        sluice_start(&x->s, conf, sluice_test_plugin("abi_v10_fixture"), x->m.port), &x->m, NULL);
 }
 
 static void teardown(struct setup *x)
 {
-    CHECK_EQ_INT(sluice_stop(&x->s), 0);
-    CHECK_EQ_INT(mock_stop(&x->m), 0);
+    CHECK(sluice_and_mocks_stopped(&x->s, &x->m, NULL));
 }
 
 /* The fixture's local answer, parsed: heads and ends counters, host ABI. */
@@ -89,31 +77,17 @@ static struct answer ask_fixture(struct setup *x)
 
 static void check_passes_with_the_v10_fixture(void)
 {
-    char *argv[] = {NULL, "-t", "-c", NULL, NULL};
-    char path[256], text[1024];
-    snprintf(path, sizeof path, "/tmp/sluice-abi-compat-%d.yaml", (int)getpid());
-    snprintf(text, sizeof text, conf, fixture_path(), 9);
-    FILE *f = fopen(path, "w");
-    REQUIRE(f != NULL);
-    /* -t binds nothing, so the placeholder port can stay as it is. */
-    for (const char *p = text; *p; p++) {
-        if (!strncmp(p, "@PORT@", 6)) {
-            fputs("18080", f);
-            p += 5;
-        } else {
-            fputc(*p, f);
-        }
-    }
-    fclose(f);
-    argv[0] = (char *)proc_env("SLUICE_BIN");
-    argv[3] = path;
-    REQUIRE(argv[0] != NULL);
+    char conf_text[1024], text[1024], path[256];
+    snprintf(conf_text, sizeof conf_text, conf, sluice_test_plugin("abi_v10_fixture"), 9);
+    /* -t binds nothing, so the placeholder port can be any number. */
+    char *port = strstr(conf_text, "@PORT@");
+    REQUIRE(port != NULL);
+    snprintf(text, sizeof text, "%.*s18080%s", (int)(port - conf_text), conf_text, port + 6);
     struct proc_result r;
-    CHECK_EQ_INT(proc_run(argv, NULL, 10000, &r), 0);
+    CHECK_EQ_INT(sluice_check_config(text, &r, path, sizeof path), 0);
     CHECK_STR_EQ(r.out, "configuration OK\n");
     CHECK_STR_EQ(r.err, "");
     proc_result_free(&r);
-    unlink(path);
 }
 
 static void upstream_responses_carry_the_fixture_header(void)

@@ -6,16 +6,13 @@
  * The fixtures are in $SLUICE_BUILD_DIR/tests/plugins (tests/abi/fixtures);
  * garbage.so, a file that is not ELF at all, is written here. */
 #include "harness.h"
-#include "proc.h"
+#include "sluice_fixture.h"
 
 #include <sluice/version.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -24,15 +21,6 @@ static char fixdir[512];
 /* The line and column of the `- plugin:` entry in every configuration below. */
 #define ENTRY_LINE 8
 #define ENTRY_COL 9
-
-static const char *fixture(const char *name)
-{
-    static char path[4][640];
-    static int n;
-    char *p = path[n++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s.so", fixdir, name);
-    return p;
-}
 
 /* Writes a configuration whose only filter is `- plugin: plugin` (line 8, col 9),
  * with `config_line` under it when not NULL. */
@@ -67,15 +55,8 @@ static const char *write_conf(const char *file, const char *plugin_path, const c
 
 static int run_check(const char *conf, const char *cwd, struct proc_result *r)
 {
-    char *argv[] = {(char *)proc_env("SLUICE_BIN"), "-t", "-c", (char *)conf, NULL};
     struct proc_opts o = {.cwd = cwd};
-    if (!argv[0]) {
-        memset(r, 0, sizeof *r);
-        r->out = calloc(1, 1);
-        r->err = calloc(1, 1);
-        return -1;
-    }
-    return proc_run(argv, &o, 10000, r);
+    return proc_run_sluice(r, &o, "-t", "-c", conf, NULL);
 }
 
 /* `sluice -t` exits 1 and prints exactly "CONF:8:9: message\n". */
@@ -135,38 +116,42 @@ static void no_entry_symbol(void)
     REQUIRE(conf != NULL);
     snprintf(msg, sizeof msg,
              "plugin 'abi_noentry': %s is not a sluice plugin (no sluice_plugin_entry symbol)",
-             fixture("abi_noentry"));
+             sluice_test_plugin("abi_noentry"));
+    expect_refusal(conf, msg);
+}
+
+/* The fixture NAME, loaded by its path, is refused with "plugin 'PATH': PATH " +
+ * reason. */
+static void expect_path_refused(const char *file, const char *name, const char *reason)
+{
+    char msg[4096];
+    const char *so = sluice_test_plugin(name);
+    const char *conf = write_conf(file, "", so, NULL, 18080);
+    REQUIRE(conf != NULL);
+    snprintf(msg, sizeof msg, "plugin '%s': %s %s", so, so, reason);
     expect_refusal(conf, msg);
 }
 
 static void bad_magic(void)
 {
-    char msg[4096];
-    const char *so = fixture("abi_nomagic");
-    const char *conf = write_conf("nomagic.yaml", "", so, NULL, 18080);
-    REQUIRE(conf != NULL);
-    snprintf(msg, sizeof msg, "plugin '%s': %s is not a sluice plugin (bad descriptor magic)", so,
-             so);
-    expect_refusal(conf, msg);
+    expect_path_refused("nomagic.yaml", "abi_nomagic",
+                        "is not a sluice plugin (bad descriptor magic)");
 }
 
 static void other_major_is_refused(void)
 {
-    char msg[4096];
-    const char *so = fixture("abi_major2");
-    const char *conf = write_conf("major2.yaml", "", so, NULL, 18080);
-    REQUIRE(conf != NULL);
-    snprintf(msg, sizeof msg,
-             "plugin '%s': %s was built for plugin ABI 2.0; this sluice provides ABI %d.%d "
+    char reason[256];
+    snprintf(reason, sizeof reason,
+             "was built for plugin ABI 2.0; this sluice provides ABI %d.%d "
              "(major versions must match)",
-             so, so, SL_ABI_VERSION_MAJOR, SL_ABI_VERSION_MINOR);
-    expect_refusal(conf, msg);
+             SL_ABI_VERSION_MAJOR, SL_ABI_VERSION_MINOR);
+    expect_path_refused("major2.yaml", "abi_major2", reason);
 }
 
 /* create() reported its own located error: that error is the message. */
 static void create_error_at_the_plugins_node(void)
 {
-    const char *so = fixture("abi_createfail");
+    const char *so = sluice_test_plugin("abi_createfail");
     const char *conf = write_conf("boom.yaml", "", so, "config: {boom: true}", 18080);
     REQUIRE(conf != NULL);
     struct proc_result r;
@@ -183,7 +168,7 @@ static void create_error_at_the_plugins_node(void)
 static void create_failed_silently(void)
 {
     char msg[4096];
-    const char *so = fixture("abi_createfail");
+    const char *so = sluice_test_plugin("abi_createfail");
     const char *conf = write_conf("createfail.yaml", "", so, "config: {quiet: true}", 18080);
     REQUIRE(conf != NULL);
     snprintf(msg, sizeof msg, "plugin '%s': could not create its instance", so);
@@ -193,7 +178,7 @@ static void create_failed_silently(void)
 /* ABI 1.99 with the 1.0 layout: a newer minor only appends, so it loads. */
 static void newer_minor_loads(void)
 {
-    const char *conf = write_conf("newer.yaml", "", fixture("abi_minor_newer"), NULL, 18080);
+    const char *conf = write_conf("newer.yaml", "", sluice_test_plugin("abi_minor_newer"), NULL, 18080);
     REQUIRE(conf != NULL);
     struct proc_result r;
     CHECK_EQ_INT(run_check(conf, NULL, &r), 0);
@@ -243,16 +228,16 @@ static void every_bad_plugin_in_one_run(void)
             "          - plugin: %s\n"                     /* 10 */
             "backends:\n"
             "  - {name: m, servers: [{name: s, url: \"http://127.0.0.1:9\"}]}\n",
-            fixture("abi_major2"), fixture("abi_nomagic"));
+            sluice_test_plugin("abi_major2"), sluice_test_plugin("abi_nomagic"));
     fclose(f);
     struct proc_result r;
     char want[4096];
     CHECK_EQ_INT(run_check(path, NULL, &r), 1);
     snprintf(want, sizeof want, "%s:5:9: plugin '%s': %s was built for plugin ABI 2.0", path,
-             fixture("abi_major2"), fixture("abi_major2"));
+             sluice_test_plugin("abi_major2"), sluice_test_plugin("abi_major2"));
     CHECK_STR_CONTAINS(r.err, want);
     snprintf(want, sizeof want, "%s:10:13: plugin '%s': %s is not a sluice plugin", path,
-             fixture("abi_nomagic"), fixture("abi_nomagic"));
+             sluice_test_plugin("abi_nomagic"), sluice_test_plugin("abi_nomagic"));
     CHECK_STR_CONTAINS(r.err, want);
     proc_result_free(&r);
 }
@@ -261,21 +246,15 @@ static void every_bad_plugin_in_one_run(void)
  * we hold here would make a bind-first sluice fail with a different message. */
 static void run_refuses_before_binding(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+    int fd = tcp_listen_loopback(&port);
     REQUIRE(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    REQUIRE(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    REQUIRE(listen(fd, 1) == 0);
-    REQUIRE(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
 
-    const char *so = fixture("abi_major2");
-    const char *conf = write_conf("run.yaml", "", so, NULL, ntohs(a.sin_port));
+    const char *so = sluice_test_plugin("abi_major2");
+    const char *conf = write_conf("run.yaml", "", so, NULL, port);
     REQUIRE(conf != NULL);
-    char *argv[] = {(char *)proc_env("SLUICE_BIN"), "-c", (char *)conf, NULL};
-    REQUIRE(argv[0] != NULL);
     struct proc_result r;
-    int st = proc_run(argv, NULL, 10000, &r);
+    int st = proc_run_sluice(&r, NULL, "-c", conf, NULL);
     CHECK(st != 0 && st != -1);
     CHECK(!r.timed_out);
     char want[4096];
@@ -292,10 +271,7 @@ static void run_refuses_before_binding(void)
 
 static void cleanup(void)
 {
-    char cmd[320];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    temp_dir_remove(tmpdir);
 }
 
 static bool setup(void)
@@ -306,8 +282,7 @@ static bool setup(void)
         return false;
     }
     snprintf(fixdir, sizeof fixdir, "%s/tests/plugins", b);
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-abi-loader-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (!temp_dir_create(tmpdir, sizeof tmpdir, "sluice-abi-loader"))
         return false;
     atexit(cleanup);
     return true;

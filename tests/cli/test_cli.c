@@ -1,41 +1,27 @@
 /* test_cli.c - the sluice command line as a user runs it: -t, -v, -h, bad usage. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "http.h"
 #include "proc.h"
 
 static char tmpdir[256];
 
-static const char *sluice_bin(void)
-{
-    const char *b = proc_env("SLUICE_BIN");
-    return b ? b : "sluice";
-}
-
 static const char *write_file(const char *name, const char *text)
 {
     static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return NULL;
-    fputs(text, f);
-    fclose(f);
-    return path;
+    return temp_file_write(tmpdir, name, text, path, sizeof path);
 }
 
+/* `sluice a1 a2 a3` (NULL ends the arguments early) with env added. */
 static int run(struct proc_result *r, const char *a1, const char *a2, const char *a3,
                const char *const *env)
 {
-    char *argv[] = {(char *)sluice_bin(), (char *)a1, (char *)a2, (char *)a3, NULL};
     struct proc_opts o = {.env = env};
-    return proc_run(argv, &o, 10000, r);
+    return proc_run_sluice(r, &o, a1, a2, a3, NULL);
 }
 
 static void demo_config_is_ok(void)
@@ -110,19 +96,15 @@ static void every_error_in_one_run(void)
 /* -t must not bind: it succeeds while another socket holds the configured port. */
 static void check_binds_nothing(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port;
+    int fd = tcp_listen_loopback(&port);
     REQUIRE(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    REQUIRE(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    REQUIRE(listen(fd, 1) == 0);
-    REQUIRE(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
     char text[512];
     snprintf(text, sizeof text,
              "admin: {bind: \"127.0.0.1:%d\"}\n"
              "frontends: [{name: api, bind: \"127.0.0.1:%d\", routes: [{backend: b}]}]\n"
              "backends: [{name: b, servers: [{name: s, url: \"http://127.0.0.1:1\"}]}]\n",
-             ntohs(a.sin_port) == 65535 ? 1 : ntohs(a.sin_port) + 1, ntohs(a.sin_port));
+             port == 65535 ? 1 : port + 1, port);
     const char *path = write_file("busy.yaml", text);
     struct proc_result r;
     CHECK_EQ_INT(run(&r, "-t", "-c", path, NULL), 0);
@@ -203,23 +185,11 @@ static void bad_usage(void)
 
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-cli-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (!temp_dir_create(tmpdir, sizeof tmpdir, "sluice-cli"))
         abort();
-}
-
-static void cleanup(void)
-{
-    const char *names[] = {"bad.yaml", "many.yaml", "busy.yaml", "secret.yaml", "warn.yaml"};
-    char p[512];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
-        unlink(p);
-    }
-    rmdir(tmpdir);
 }
 
 TEST_MAIN(setup(); RUN(demo_config_is_ok) RUN(unknown_key_is_reported_at_12_5)
           RUN(every_error_in_one_run) RUN(check_binds_nothing) RUN(secrets_stay_out_of_errors)
           RUN(warnings_do_not_fail_the_check) RUN(missing_file) RUN(version_and_help)
-          RUN(bad_usage) cleanup();)
+          RUN(bad_usage) temp_dir_remove(tmpdir);)

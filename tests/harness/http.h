@@ -81,6 +81,9 @@ void sse_free(struct sse_list *l);
 
 /* Connected, blocking socket to host:port, or -1. */
 int tcp_connect(const char *host, int port);
+/* A socket listening on 127.0.0.1 at a port the kernel picks (into *port), or -1:
+ * a port that stays taken while the test holds it. */
+int tcp_listen_loopback(int *port);
 bool tcp_send_all(int fd, const void *data, size_t len);
 /* Read until the peer closes, cap-1 bytes arrived, or timeout_ms passed; buf is
  * NUL-terminated. Returns the byte count; *closed tells whether the peer closed. */

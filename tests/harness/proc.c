@@ -1,11 +1,13 @@
 /* proc.c - child processes for integration tests (see proc.h). */
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,17 +68,51 @@ const char *proc_env(const char *name)
     return v && *v ? v : NULL;
 }
 
-const char *proc_mock_bin(char *buf, size_t cap)
+/* The executable named by env_var, or build_path below SLUICE_BUILD_DIR. */
+static const char *build_bin(char *buf, size_t cap, const char *env_var, const char *build_path)
 {
-    const char *v = proc_env("SLUICE_MOCK_BIN");
+    const char *v = proc_env(env_var);
     const char *dir = proc_env("SLUICE_BUILD_DIR");
     if (v)
         snprintf(buf, cap, "%s", v);
     else if (dir)
-        snprintf(buf, cap, "%s/tools/mock/sluice-mock", dir);
+        snprintf(buf, cap, "%s/%s", dir, build_path);
     else
         return NULL;
     return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+const char *proc_mock_bin(char *buf, size_t cap)
+{
+    return build_bin(buf, cap, "SLUICE_MOCK_BIN", "tools/mock/sluice-mock");
+}
+
+const char *proc_sluice_bin(char *buf, size_t cap)
+{
+    return build_bin(buf, cap, "SLUICE_BIN", "core/sluice");
+}
+
+#define SLUICE_RUN_ARGS 16
+
+int proc_run_sluice(struct proc_result *r, const struct proc_opts *opts, ...)
+{
+    char bin[1024];
+    char *argv[SLUICE_RUN_ARGS + 2] = {bin};
+    va_list ap;
+    va_start(ap, opts);
+    for (int i = 1; i <= SLUICE_RUN_ARGS; i++)
+        if ((argv[i] = (char *)(uintptr_t)va_arg(ap, const char *)) == NULL)
+            break;
+    va_end(ap);
+    if (!proc_sluice_bin(bin, sizeof bin)) {
+        fprintf(stderr, "sluice not found (set SLUICE_BIN)\n");
+        memset(r, 0, sizeof *r);
+        r->status = -1;
+        r->out = calloc(1, 1);
+        r->err = calloc(1, 1);
+        return -1;
+    }
+    return proc_run(argv, opts, 10000, r);
 }
 
 /* environ with opts->env applied; the array is malloc'd, the strings are not. */
@@ -561,4 +597,44 @@ void proc_result_free(struct proc_result *r)
     free(r->out);
     free(r->err);
     r->out = r->err = NULL;
+}
+
+/* ---- temporary files ---- */
+
+bool temp_dir_create(char *dir, size_t cap, const char *prefix)
+{
+    snprintf(dir, cap, "/tmp/%s-XXXXXX", prefix);
+    if (mkdtemp(dir))
+        return true;
+    fprintf(stderr, "mkdtemp %s: %s\n", dir, strerror(errno));
+    dir[0] = '\0';
+    return false;
+}
+
+const char *temp_file_write(const char *dir, const char *name, const char *text, char *path,
+                            size_t cap)
+{
+    snprintf(path, cap, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return NULL;
+    bool ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? path : NULL;
+}
+
+void temp_dir_remove(const char *dir)
+{
+    DIR *d = dir[0] ? opendir(dir) : NULL;
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
 }

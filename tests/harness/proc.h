@@ -93,7 +93,29 @@ const char *proc_env(const char *name);
  * written to buf; NULL when neither names an executable. */
 const char *proc_mock_bin(char *buf, size_t cap);
 
+/* SLUICE_BIN, or the build tree's core/sluice via SLUICE_BUILD_DIR, likewise. */
+const char *proc_sluice_bin(char *buf, size_t cap);
+
+/* Run `sluice ARG...` (a NULL-terminated list) to completion within 10 s, with
+ * opts (NULL for none). Returns r->status; -1, with empty output, when there is
+ * no sluice to run. */
+int proc_run_sluice(struct proc_result *r, const struct proc_opts *opts, ...)
+    __attribute__((sentinel));
+
 /* Milliseconds on a monotonic clock. */
 double proc_now_ms(void);
+
+/* ---- temporary files ---- */
+
+/* Create a private directory /tmp/PREFIX-XXXXXX, its name in dir[0..cap). */
+bool temp_dir_create(char *dir, size_t cap, const char *prefix);
+
+/* Write text to DIR/NAME; the path goes to path[0..cap) and is returned, NULL when
+ * the file could not be written. */
+const char *temp_file_write(const char *dir, const char *name, const char *text, char *path,
+                            size_t cap);
+
+/* Remove dir and the files in it (not subdirectories); nothing when dir is "". */
+void temp_dir_remove(const char *dir);
 
 #endif

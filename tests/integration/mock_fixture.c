@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 bool mock_start(struct mock *m, const char *name, ...)
 {
@@ -42,6 +44,18 @@ int mock_stop(struct mock *m)
     int status = proc_stop(m->p, 5000);
     m->p = NULL;
     return status;
+}
+
+bool mock_stop_on_failure(bool ok, struct mock *m, ...)
+{
+    if (ok)
+        return true;
+    va_list ap;
+    va_start(ap, m);
+    for (; m; m = va_arg(ap, struct mock *))
+        mock_stop(m);
+    va_end(ap);
+    return false;
 }
 
 const char *mock_url(struct mock *m, const char *path)
@@ -84,4 +98,47 @@ bool mock_wait_stat(struct mock *m, const char *key, int64_t want, int timeout_m
         poll(NULL, 0, 5); /* polling interval, not a guess at how long it takes */
     } while (proc_now_ms() < deadline);
     return false;
+}
+
+/* ---- /mock/echo ---- */
+
+bool mock_echo_load(struct mock_echo *e, const char *body)
+{
+    e->ok = body && json_parse(&e->d, body, strlen(body), e->t, MOCK_ECHO_TOKENS, 0) == JSON_OK &&
+            json_type(&e->d, 0) == JSON_OBJECT;
+    if (!e->ok)
+        printf("  not an echo: %.200s\n", body ? body : "(null)");
+    return e->ok;
+}
+
+char *mock_echo_str(struct mock_echo *e, const char *key, size_t *len)
+{
+    int v = e->ok ? json_find(&e->d, 0, key) : -1;
+    size_t n = json_str_len(&e->d, v);
+    char *out = calloc(1, n + 1);
+    if (len)
+        *len = 0;
+    if (out && json_type(&e->d, v) == JSON_STRING)
+        json_str_decode(&e->d, v, out, n + 1, len);
+    return out;
+}
+
+int mock_echo_header(struct mock_echo *e, const char *name, char *out, size_t cap)
+{
+    int count = 0;
+    if (out && cap)
+        out[0] = '\0';
+    if (!e->ok)
+        return -1;
+    json_iter it = json_iter_begin(&e->d, json_find(&e->d, 0, "headers"));
+    int pair;
+    while (json_array_next(&it, &pair)) {
+        char n[256], v[1024];
+        if (json_str_decode(&e->d, json_at(&e->d, pair, 0), n, sizeof n, NULL) != JSON_OK ||
+            json_str_decode(&e->d, json_at(&e->d, pair, 1), v, sizeof v, NULL) != JSON_OK)
+            continue;
+        if (strcasecmp(n, name) == 0 && count++ == 0 && out)
+            snprintf(out, cap, "%s", v);
+    }
+    return count;
 }

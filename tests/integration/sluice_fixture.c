@@ -1,7 +1,6 @@
 /* sluice_fixture.c - see sluice_fixture.h. */
 #include "sluice_fixture.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -31,19 +30,6 @@ int free_port(void)
         port = ntohs(a.sin_port);
     close(fd);
     return port;
-}
-
-static const char *sluice_bin(char *buf, size_t cap)
-{
-    const char *v = proc_env("SLUICE_BIN");
-    const char *dir = proc_env("SLUICE_BUILD_DIR");
-    if (v)
-        snprintf(buf, cap, "%s", v);
-    else if (dir)
-        snprintf(buf, cap, "%s/core/sluice", dir);
-    else
-        return NULL;
-    return access(buf, X_OK) == 0 ? buf : NULL;
 }
 
 /* Appends s[0..n) to out; false when it does not fit. */
@@ -92,15 +78,6 @@ static bool substitute(const struct sluice *s, const char *text, char *out, size
         }
     }
     return true;
-}
-
-static bool write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return false;
-    bool ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok;
 }
 
 static bool pick_ports(struct sluice *s)
@@ -164,7 +141,7 @@ static enum start_result try_start(struct sluice *s, unsigned flags, const char 
     char *conf = malloc(CONF_MAX);
     bool uses_port = false;
     if (!conf || !pick_ports(s) || !substitute(s, text, conf, CONF_MAX, &uses_port) ||
-        !write_file(s->conf_path, conf)) {
+        !temp_file_write(s->dir, "sluice.yaml", conf, s->conf_path, sizeof s->conf_path)) {
         fprintf(stderr, "sluice_start: cannot write %s\n", s->conf_path);
         free(conf);
         return FAILED;
@@ -205,16 +182,12 @@ bool sluice_start_ex(struct sluice *s, unsigned flags, const char *fmt, ...)
 {
     memset(s, 0, sizeof *s);
     char bin[1024];
-    if (!sluice_bin(bin, sizeof bin)) {
+    if (!proc_sluice_bin(bin, sizeof bin)) {
         fprintf(stderr, "sluice not found (set SLUICE_BIN)\n");
         return false;
     }
-    snprintf(s->dir, sizeof s->dir, "/tmp/sluice-test-XXXXXX");
-    if (!mkdtemp(s->dir)) {
-        fprintf(stderr, "sluice_start: mkdtemp: %s\n", strerror(errno));
-        s->dir[0] = '\0';
+    if (!temp_dir_create(s->dir, sizeof s->dir, "sluice-test"))
         return false;
-    }
     snprintf(s->conf_path, sizeof s->conf_path, "%s/sluice.yaml", s->dir);
     char *text = malloc(CONF_MAX);
     if (!text)
@@ -232,23 +205,6 @@ bool sluice_start_ex(struct sluice *s, unsigned flags, const char *fmt, ...)
     return r == STARTED;
 }
 
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[512];
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 int sluice_stop_within(struct sluice *s, int timeout_ms)
 {
     int status = -1;
@@ -258,8 +214,7 @@ int sluice_stop_within(struct sluice *s, int timeout_ms)
         if (status != 0)
             fprintf(stderr, "sluice exited with status %d (see its log above)\n", status);
     }
-    if (s->dir[0])
-        remove_dir(s->dir);
+    temp_dir_remove(s->dir);
     s->dir[0] = '\0';
     return status;
 }
@@ -268,6 +223,27 @@ const char *sluice_url(struct sluice *s, const char *path)
 {
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d%s", s->port, path);
     return s->url;
+}
+
+const char *sluice_admin_url(struct sluice *s, const char *path)
+{
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d%s", s->admin_port, path);
+    return s->url;
+}
+
+bool sluice_and_mocks_stopped(struct sluice *s, struct mock *m, ...)
+{
+    bool clean = sluice_stop(s) == 0;
+    va_list ap;
+    va_start(ap, m);
+    for (; m; m = va_arg(ap, struct mock *)) {
+        int status = mock_stop(m);
+        if (status != 0)
+            fprintf(stderr, "sluice-mock exited with status %d\n", status);
+        clean = clean && status == 0;
+    }
+    va_end(ap);
+    return clean;
 }
 
 char *sluice_read_file(struct sluice *s, const char *name)
@@ -471,4 +447,71 @@ bool is_openai_error(const char *body, char *code, size_t cap)
     if (code && cap)
         json_str_decode(&d, json_find(&d, e, "code"), code, cap, NULL);
     return true;
+}
+
+/* ---- plugins and `sluice -t` ---- */
+
+const char *sluice_plugin_dir(void)
+{
+    static char dir[512];
+    const char *b = proc_env("SLUICE_BUILD_DIR");
+    snprintf(dir, sizeof dir, "%s/plugins", b ? b : ".");
+    return dir;
+}
+
+const char *sluice_test_plugin(const char *name)
+{
+    static char path[4][640];
+    static unsigned n;
+    char *p = path[n++ % 4];
+    const char *b = proc_env("SLUICE_BUILD_DIR");
+    snprintf(p, sizeof path[0], "%s/tests/plugins/%s.so", b ? b : ".", name);
+    return p;
+}
+
+int sluice_check_config(const char *text, struct proc_result *r, char *path, size_t cap)
+{
+    char dir[128];
+    memset(r, 0, sizeof *r);
+    path[0] = '\0';
+    if (!temp_dir_create(dir, sizeof dir, "sluice-check") ||
+        !temp_file_write(dir, "sluice.yaml", text, path, cap)) {
+        temp_dir_remove(dir);
+        r->status = -1;
+        r->out = calloc(1, 1);
+        r->err = calloc(1, 1);
+        return -1;
+    }
+    int status = proc_run_sluice(r, NULL, "-t", "-c", path, NULL);
+    temp_dir_remove(dir);
+    return status;
+}
+
+bool sluice_config_error_at(const char *text, const char *want)
+{
+    struct proc_result r;
+    char path[256], expect[1024];
+    int status = sluice_check_config(text, &r, path, sizeof path);
+    snprintf(expect, sizeof expect, "%s:%s", path, want);
+    bool ok = status == 1 && strstr(r.err, expect) != NULL;
+    if (!ok)
+        printf("  sluice -t: status %d (want 1), stderr \"%s\" (want \"%s\")\n", status, r.err,
+               expect);
+    proc_result_free(&r);
+    return ok;
+}
+
+long long sluice_metric_sum(const char *body, const char *name)
+{
+    long long sum = -1;
+    size_t n = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, name, n) != 0 || (l[n] != ' ' && l[n] != '{'))
+            continue;
+        const char *v = l + n;
+        if (*v == '{')
+            v = strchr(v, '}') ? strchr(v, '}') + 1 : v;
+        sum = (sum < 0 ? 0 : sum) + strtoll(v, NULL, 10);
+    }
+    return sum;
 }

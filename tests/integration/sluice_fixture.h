@@ -23,6 +23,7 @@
 
 #include "http.h"
 #include "json/json.h"
+#include "mock_fixture.h"
 #include "proc.h"
 
 #include <stdbool.h>
@@ -43,6 +44,16 @@ struct sluice {
     "  workers: 1\n"                                                            \
     "  grace: 5s\n"                                                             \
     "  log: {level: info, access: off}\n"
+
+/* Routes every path under /v1/ to backend llm; its server list comes next (the
+ * one route most proxy tests need). */
+#define SLUICE_V1_TO_LLM                                                        \
+    "    routes:\n"                                                             \
+    "      - match: {path_prefix: /v1/}\n"                                      \
+    "        backend: llm\n"                                                    \
+    "backends:\n"                                                               \
+    "  - name: llm\n"                                                           \
+    "    servers:\n"
 
 /* Start sluice with the configuration fmt (printf format, then placeholders).
  * False (with the reason printed) when it did not come up within 15 s.
@@ -67,12 +78,43 @@ int sluice_stop_within(struct sluice *s, int timeout_ms);
 /* http://127.0.0.1:PORT + path (the first frontend), in s->url. */
 const char *sluice_url(struct sluice *s, const char *path);
 
+/* http://127.0.0.1:ADMIN + path (the admin listener), in s->url. */
+const char *sluice_admin_url(struct sluice *s, const char *path);
+
+/* Stops sluice and the mocks (a NULL-terminated list); true when all of them
+ * exited cleanly (status 0), otherwise the failures are printed. */
+bool sluice_and_mocks_stopped(struct sluice *s, struct mock *m, ...) __attribute__((sentinel));
+
 /* Contents of file `name` in @DIR@, malloc'd and NUL-terminated ("" when absent;
  * never NULL). */
 char *sluice_read_file(struct sluice *s, const char *name);
 
 /* A port nothing listens on (bound once by us, then closed). */
 int free_port(void);
+
+/* ---- plugins and `sluice -t` ---- */
+
+/* The bundled plugins' directory, $SLUICE_BUILD_DIR/plugins (for plugin_path). */
+const char *sluice_plugin_dir(void);
+
+/* $SLUICE_BUILD_DIR/tests/plugins/NAME.so, a test plugin or ABI fixture (a static
+ * buffer of four in turn: valid for the next three calls). */
+const char *sluice_test_plugin(const char *name);
+
+/* `sluice -t -c FILE` on configuration text, FILE being a new file in a private
+ * temporary directory (removed again). Returns the exit status (-1 when FILE could
+ * not be written); r gets the output and path[0..cap) FILE's path, for located
+ * messages "FILE:LINE:COL: ...". */
+int sluice_check_config(const char *text, struct proc_result *r, char *path, size_t cap);
+
+/* True when `sluice -t` on text exits 1 and its stderr contains "FILE:" + want
+ * (FILE as above, want usually "LINE:COL: message"); otherwise prints what sluice
+ * said instead. */
+bool sluice_config_error_at(const char *text, const char *want);
+
+/* The sum of metric name's samples (any labels) in a Prometheus text body such as
+ * /metrics returns, or -1 when it has none. */
+long long sluice_metric_sum(const char *body, const char *name);
 
 /* ---- raw HTTP on a socket ---- */
 

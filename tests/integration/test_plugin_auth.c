@@ -27,14 +27,6 @@
 #define FILEKEY "sk-file-key"
 #define FILEKEY_SHA "sha256:84fc18f41ef493c1ad163337871ceb4afa1988dd8de13db2b939f5ea5a0029d2"
 
-static const char *plugin_dir(void)
-{
-    static char dir[512];
-    const char *b = proc_env("SLUICE_BUILD_DIR");
-    snprintf(dir, sizeof dir, "%s/plugins", b ? b : ".");
-    return dir;
-}
-
 /* %1$d mock port, %2$s plugin dir, %3$s the auth filter's config lines. Backend
  * `one` sets the provider's key; `two` sets none. */
 static const char conf_fmt[] =
@@ -68,53 +60,13 @@ static const char inline_keys[] =
     "            - {name: bob, key: " BOB ", backends: [one]}\n"
     "            - {name: carol, key: \"" CAROL_SHA "\", models: [gpt-4o-mini, mock-model]}\n";
 
-/* ---- /mock/echo's answer ---- */
-
-#define ECHO_TOKENS 1024
-
-struct echo {
-    json_doc d;
-    json_token t[ECHO_TOKENS];
-    bool ok;
-};
-
-static bool echo_load(struct echo *e, const char *body)
-{
-    e->ok = body && json_parse(&e->d, body, strlen(body), e->t, ECHO_TOKENS, 0) == JSON_OK &&
-            json_type(&e->d, 0) == JSON_OBJECT;
-    return e->ok;
-}
-
-/* How often the upstream received header `name`; the first value into out. */
-static int echo_header(struct echo *e, const char *name, char *out, size_t cap)
-{
-    int count = 0;
-    if (out && cap)
-        out[0] = '\0';
-    if (!e->ok)
-        return -1;
-    json_iter it = json_iter_begin(&e->d, json_find(&e->d, 0, "headers"));
-    int pair;
-    while (json_array_next(&it, &pair)) {
-        char n[256], v[1024];
-        if (json_str_decode(&e->d, json_at(&e->d, pair, 0), n, sizeof n, NULL) != JSON_OK ||
-            json_str_decode(&e->d, json_at(&e->d, pair, 1), v, sizeof v, NULL) != JSON_OK)
-            continue;
-        if (strcasecmp(n, name) != 0)
-            continue;
-        if (count++ == 0 && out)
-            snprintf(out, cap, "%s", v);
-    }
-    return count;
-}
-
 /* ---- one sluice in front of one mock ---- */
 
 struct setup {
     struct mock m;
     struct sluice s;
     struct http_resp r;
-    struct echo e;
+    struct mock_echo e;
 };
 
 static bool setup_with(struct setup *x, const char *auth_config)
@@ -122,18 +74,14 @@ static bool setup_with(struct setup *x, const char *auth_config)
     memset(&x->r, 0, sizeof x->r);
     if (!mock_start(&x->m, "echo", NULL))
         return false;
-    if (!sluice_start(&x->s, conf_fmt, x->m.port, plugin_dir(), auth_config)) {
-        mock_stop(&x->m);
-        return false;
-    }
-    return true;
+    return mock_stop_on_failure(
+        sluice_start(&x->s, conf_fmt, x->m.port, sluice_plugin_dir(), auth_config), &x->m, NULL);
 }
 
 static void teardown(struct setup *x)
 {
     http_resp_free(&x->r);
-    CHECK_EQ_INT(sluice_stop(&x->s), 0);
-    CHECK_EQ_INT(mock_stop(&x->m), 0);
+    CHECK(sluice_and_mocks_stopped(&x->s, &x->m, NULL));
 }
 
 /* A request through sluice with up to two header lines (NULL to omit); the echo,
@@ -153,7 +101,7 @@ static long req(struct setup *x, const char *method, const char *path, const cha
     struct http_req q = {.method = method, .url = sluice_url(&x->s, path), .headers = hdrs,
                          .body = body};
     long st = http_do(NULL, &q, &x->r);
-    echo_load(&x->e, x->r.body);
+    mock_echo_load(&x->e, x->r.body);
     return st;
 }
 
@@ -251,18 +199,18 @@ static void client_credential_never_reaches_the_upstream(void)
     char v[256];
     /* backend one sets the provider's key: the only authorization upstream */
     REQUIRE(req(&x, "GET", "/one/x", BEARER(ALICE), XKEY(ALICE), NULL) == 200);
-    CHECK_EQ_INT(echo_header(&x.e, "authorization", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "authorization", v, sizeof v), 1);
     CHECK_STR_EQ(v, "Bearer server-key");
-    CHECK_EQ_INT(echo_header(&x.e, "x-api-key", NULL, 0), 0);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-api-key", NULL, 0), 0);
     CHECK(strstr(x.r.body, ALICE) == NULL);
     REQUIRE(req(&x, "GET", "/one/x", XKEY(ALICE), NULL, NULL) == 200);
-    CHECK_EQ_INT(echo_header(&x.e, "authorization", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "authorization", v, sizeof v), 1);
     CHECK_STR_EQ(v, "Bearer server-key");
-    CHECK_EQ_INT(echo_header(&x.e, "x-api-key", NULL, 0), 0);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-api-key", NULL, 0), 0);
     /* backend two sets none: nothing at all */
     REQUIRE(req(&x, "GET", "/two/x", BEARER(ALICE), XKEY(ALICE), NULL) == 200);
-    CHECK_EQ_INT(echo_header(&x.e, "authorization", NULL, 0), 0);
-    CHECK_EQ_INT(echo_header(&x.e, "x-api-key", NULL, 0), 0);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "authorization", NULL, 0), 0);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-api-key", NULL, 0), 0);
     CHECK(strstr(x.r.body, ALICE) == NULL);
     teardown(&x);
 }
@@ -325,33 +273,21 @@ static void key_limited_to_models_is_checked_on_the_top_level_model(void)
 
 static char tmpdir[256];
 
+/* Writes NAME into this test's temporary directory (made on first use); the path
+ * is valid until the next call but one. */
 static const char *tmp_file(const char *name, const char *text)
 {
     static char path[2][512];
     static int which;
     char *p = path[which ^= 1];
-    if (!tmpdir[0]) {
-        snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-auth-XXXXXX");
-        if (!mkdtemp(tmpdir))
-            return NULL;
-    }
-    snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "w");
-    if (!f)
+    if (!tmpdir[0] && !temp_dir_create(tmpdir, sizeof tmpdir, "sluice-auth"))
         return NULL;
-    fputs(text, f);
-    fclose(f);
-    return p;
+    return temp_file_write(tmpdir, name, text, p, sizeof path[0]);
 }
 
 static void tmp_cleanup(void)
 {
-    if (!tmpdir[0])
-        return;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        printf("  could not remove %s\n", tmpdir);
+    temp_dir_remove(tmpdir);
     tmpdir[0] = '\0';
 }
 
@@ -375,14 +311,8 @@ static const char check_fmt[] =
 static int check_config(const char *auth_lines, struct proc_result *r, char *path, size_t cap)
 {
     char text[4096];
-    snprintf(text, sizeof text, check_fmt, plugin_dir(), auth_lines);
-    const char *p = tmp_file("sluice.yaml", text);
-    if (!p)
-        return -1;
-    snprintf(path, cap, "%s", p);
-    const char *bin = proc_env("SLUICE_BIN");
-    char *argv[] = {(char *)(bin ? bin : "sluice"), "-t", "-c", path, NULL};
-    return proc_run(argv, NULL, 10000, r);
+    snprintf(text, sizeof text, check_fmt, sluice_plugin_dir(), auth_lines);
+    return sluice_check_config(text, r, path, cap);
 }
 
 static void plain_text_key_warns_at_its_position_without_printing_it(void)

@@ -50,21 +50,8 @@ static const char conf_fmt[] =
     "%5$s"
     "      - plugin: ratelimit\n"
     "        config: %3$s\n"
-    "    routes:\n"
-    "      - match: {path_prefix: /v1/}\n"
-    "        backend: llm\n"
-    "backends:\n"
-    "  - name: llm\n"
-    "    servers:\n"
+    SLUICE_V1_TO_LLM
     "      - {name: m, url: \"http://127.0.0.1:%1$d\"}\n";
-
-static const char *plugin_dir(void)
-{
-    static char dir[512];
-    const char *b = proc_env("SLUICE_BUILD_DIR");
-    snprintf(dir, sizeof dir, "%s/plugins", b ? b : ".");
-    return dir;
-}
 
 static uint64_t wall_ms(void)
 {
@@ -95,17 +82,14 @@ static bool setup(struct setup *x, int workers, const char *pre, const char *rl_
 {
     if (!mock_start(&x->m, "rl", mock_flag, mock_value, NULL))
         return false;
-    if (!sluice_start(&x->s, conf_fmt, x->m.port, plugin_dir(), rl_conf, workers, pre)) {
-        mock_stop(&x->m);
-        return false;
-    }
-    return true;
+    return mock_stop_on_failure(
+        sluice_start(&x->s, conf_fmt, x->m.port, sluice_plugin_dir(), rl_conf, workers, pre),
+        &x->m, NULL);
 }
 
 static void teardown(struct setup *x)
 {
-    CHECK_EQ_INT(sluice_stop(&x->s), 0);
-    CHECK_EQ_INT(mock_stop(&x->m), 0);
+    CHECK(sluice_and_mocks_stopped(&x->s, &x->m, NULL));
 }
 
 /* GET /v1/models with extra headers ("Name: value", NULL-terminated or NULL). */
@@ -464,23 +448,6 @@ static void *storm_client(void *arg)
     return NULL;
 }
 
-/* The sum of a metric's samples in a Prometheus text body (any labels), or -1
- * when it has none. */
-static long long metric_value(const char *body, const char *name)
-{
-    long long sum = -1;
-    size_t n = strlen(name);
-    for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (strncmp(l, name, n) != 0 || (l[n] != ' ' && l[n] != '{'))
-            continue;
-        const char *v = l + n;
-        if (*v == '{')
-            v = strchr(v, '}') ? strchr(v, '}') + 1 : v;
-        sum = (sum < 0 ? 0 : sum) + strtoll(v, NULL, 10);
-    }
-    return sum;
-}
-
 static void exactly_the_budget_is_admitted_across_4_workers(void)
 {
     struct setup x;
@@ -501,25 +468,20 @@ static void exactly_the_budget_is_admitted_across_4_workers(void)
     CHECK_EQ_INT(atomic_load(&s.other), 0);
     CHECK_EQ_INT(mock_stat(&x.m, "requests"), 100);
     /* every refusal is counted in the metric */
-    char url[128];
     struct http_resp r;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", x.s.admin_port);
-    CHECK_EQ_INT(http_get(url, &r), 200);
-    CHECK_EQ_INT(metric_value(r.body, "sluice_ratelimit_rejected_total"), 200);
+    CHECK_EQ_INT(http_get(sluice_admin_url(&x.s, "/metrics"), &r), 200);
+    CHECK_EQ_INT(sluice_metric_sum(r.body, "sluice_ratelimit_rejected_total"), 200);
     http_resp_free(&r);
     teardown(&x);
 }
 
 /* ---- configuration errors ---- */
 
-/* `sluice -t` on a configuration whose ratelimit config (line 9) is rl; stderr
- * must contain want (with FILE replaced by the file's path). */
-static void check_config_error(const char *rl, const char *want)
+/* `sluice -t` on a configuration whose ratelimit config (from line 9) is rl:
+ * stderr must locate the error at want. */
+static bool config_error_at(const char *rl, const char *want)
 {
-    char dir[] = "/tmp/sluice-rl-XXXXXX";
-    REQUIRE(mkdtemp(dir) != NULL);
-    char path[256], text[2048], expect[512];
-    snprintf(path, sizeof path, "%s/bad.yaml", dir);
+    char text[2048];
     snprintf(text, sizeof text,
              "global:\n"                                  /* 1 */
              "  plugin_path: [\"%s\"]\n"                  /* 2 */
@@ -534,48 +496,36 @@ static void check_config_error(const char *rl, const char *want)
              "      - backend: llm\n"
              "backends:\n"
              "  - {name: llm, servers: [{name: a, url: \"http://127.0.0.1:1\"}]}\n",
-             plugin_dir(), rl);
-    FILE *f = fopen(path, "w");
-    REQUIRE(f != NULL);
-    fputs(text, f);
-    fclose(f);
-    const char *bin = proc_env("SLUICE_BIN");
-    char *argv[] = {(char *)(bin ? bin : "sluice"), "-t", "-c", path, NULL};
-    struct proc_result res;
-    CHECK_EQ_INT(proc_run(argv, NULL, 10000, &res), 1);
-    snprintf(expect, sizeof expect, "%s:%s", path, want);
-    CHECK_STR_CONTAINS(res.err, expect);
-    proc_result_free(&res);
-    unlink(path);
-    rmdir(dir);
+             sluice_plugin_dir(), rl);
+    return sluice_config_error_at(text, want);
 }
 
 static void bad_configs_are_errors_at_their_place(void)
 {
-    check_config_error("          requests: 10\n"
-                       "          tokenz: 5\n",
-                       "10:11: unknown key 'tokenz'");
-    check_config_error("          window: 1m\n", "9:11: ratelimit needs `requests`, `tokens` or both");
-    check_config_error("          requests: 0\n", "9:21:");
-    check_config_error("          requests: many\n", "9:21:");
-    check_config_error("          requests: 5\n"
-                       "          tokens: -3\n",
-                       "10:19:");
-    check_config_error("          requests: 5\n"
-                       "          per: user\n",
-                       "10:16: `per` must be api_key, ip or header:NAME");
-    check_config_error("          requests: 5\n"
-                       "          per: \"header:bad name\"\n",
-                       "10:16: `per: header:NAME`: NAME is not a valid header name");
-    check_config_error("          requests: 5\n"
-                       "          window: soon\n",
-                       "10:19:");
-    check_config_error("          requests: 5\n"
-                       "          window: 0s\n",
-                       "10:19: `window` must be more than 0");
-    check_config_error("          requests: 5\n"
-                       "          store: redis\n",
-                       "10:18: `store: redis` needs the server's URL");
+    CHECK(config_error_at("          requests: 10\n"
+                          "          tokenz: 5\n",
+                          "10:11: unknown key 'tokenz'"));
+    CHECK(config_error_at("          window: 1m\n", "9:11: ratelimit needs `requests`, `tokens` or both"));
+    CHECK(config_error_at("          requests: 0\n", "9:21:"));
+    CHECK(config_error_at("          requests: many\n", "9:21:"));
+    CHECK(config_error_at("          requests: 5\n"
+                          "          tokens: -3\n",
+                          "10:19:"));
+    CHECK(config_error_at("          requests: 5\n"
+                          "          per: user\n",
+                          "10:16: `per` must be api_key, ip or header:NAME"));
+    CHECK(config_error_at("          requests: 5\n"
+                          "          per: \"header:bad name\"\n",
+                          "10:16: `per: header:NAME`: NAME is not a valid header name"));
+    CHECK(config_error_at("          requests: 5\n"
+                          "          window: soon\n",
+                          "10:19:"));
+    CHECK(config_error_at("          requests: 5\n"
+                          "          window: 0s\n",
+                          "10:19: `window` must be more than 0"));
+    CHECK(config_error_at("          requests: 5\n"
+                          "          store: redis\n",
+                          "10:18: `store: redis` needs the server's URL"));
 }
 
 TEST_MAIN(RUN(each_api_key_has_its_own_budget_and_429s_never_reach_the_backend)

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 static const char conf[] =
     SLUICE_GLOBAL_1W
     "admin:\n"
@@ -21,48 +19,28 @@ static const char conf[] =
     "frontends:\n"
     "  - name: api\n"
     "    bind: [\"127.0.0.1:@PORT@\"]\n"
-    "    routes:\n"
-    "      - match: {path_prefix: /v1/}\n"
-    "        backend: llm\n"
-    "backends:\n"
-    "  - name: llm\n"
-    "    servers:\n"
+    SLUICE_V1_TO_LLM
     "      - {name: main, url: \"http://127.0.0.1:%d\"}\n"
     "      - {name: backup, url: \"http://127.0.0.1:%d\", priority: 1}\n";
 
 struct setup {
     struct mock main, backup;
     struct sluice s;
-    char url[256];
 };
 
 static bool setup(struct setup *x)
 {
     if (!mock_start(&x->main, "main", NULL))
         return false;
-    if (!mock_start(&x->backup, "backup", NULL)) {
-        mock_stop(&x->main);
+    if (!mock_stop_on_failure(mock_start(&x->backup, "backup", NULL), &x->main, NULL))
         return false;
-    }
-    if (!sluice_start(&x->s, conf, x->main.port, x->backup.port)) {
-        mock_stop(&x->main);
-        mock_stop(&x->backup);
-        return false;
-    }
-    return true;
+    return mock_stop_on_failure(sluice_start(&x->s, conf, x->main.port, x->backup.port),
+                                &x->main, &x->backup, NULL);
 }
 
 static void teardown(struct setup *x)
 {
-    CHECK_EQ_INT(sluice_stop(&x->s), 0);
-    CHECK_EQ_INT(mock_stop(&x->main), 0);
-    CHECK_EQ_INT(mock_stop(&x->backup), 0);
-}
-
-static const char *admin_url(struct setup *x, const char *path)
-{
-    snprintf(x->url, sizeof x->url, "http://127.0.0.1:%d%s", x->s.admin_port, path);
-    return x->url;
+    CHECK(sluice_and_mocks_stopped(&x->s, &x->main, &x->backup, NULL));
 }
 
 /* POST /servers/llm/NAME {"state": STATE}; token NULL: none. Returns the status. */
@@ -75,7 +53,7 @@ static long set_state(struct setup *x, const char *server, const char *state, co
     snprintf(authz, sizeof authz, "Authorization: Bearer %s", token ? token : "");
     const char *const with_token[] = {"Content-Type: application/json", authz, NULL};
     const char *const without[] = {"Content-Type: application/json", NULL};
-    struct http_req req = {.method = "POST", .url = admin_url(x, path), .body = body,
+    struct http_req req = {.method = "POST", .url = sluice_admin_url(&x->s, path), .body = body,
                            .headers = token ? with_token : without};
     return http_do(NULL, &req, r);
 }
@@ -138,7 +116,7 @@ static bool wait_stats(struct setup *x, const char *path, int64_t want, int time
     int64_t got = INT64_MIN;
     do {
         struct http_resp r;
-        if (http_get(admin_url(x, "/stats"), &r) == 200)
+        if (http_get(sluice_admin_url(&x->s, "/stats"), &r) == 200)
             got = stats_int(r.body, path);
         http_resp_free(&r);
         if (got == want)
@@ -168,7 +146,7 @@ static void stats_and_metrics_count_what_the_proxy_did(void)
     CHECK(wait_stats(&x, "backends/llm/servers/backup/requests", 0, 2000));
     CHECK(wait_stats(&x, "backends/llm/servers/main/inflight", 0, 2000));
     CHECK(wait_stats(&x, "backends/llm/servers/main/upstream_connects", 1, 2000)); /* pooled */
-    CHECK_EQ_INT(http_get(admin_url(&x, "/metrics"), &r), 200);
+    CHECK_EQ_INT(http_get(sluice_admin_url(&x.s, "/metrics"), &r), 200);
     CHECK_STR_CONTAINS(r.body,
         "sluice_requests_total{frontend=\"api\",backend=\"llm\",server=\"main\",code=\"2xx\"} 10\n");
     CHECK_STR_CONTAINS(r.body,
@@ -232,17 +210,17 @@ static void ready_follows_usable_servers_and_no_usable_server_is_503(void)
     static struct setup x;
     REQUIRE(setup(&x));
     struct http_resp r;
-    CHECK_EQ_INT(http_get(admin_url(&x, "/health"), &r), 200);
+    CHECK_EQ_INT(http_get(sluice_admin_url(&x.s, "/health"), &r), 200);
     http_resp_free(&r);
-    CHECK_EQ_INT(http_get(admin_url(&x, "/ready"), &r), 200);
+    CHECK_EQ_INT(http_get(sluice_admin_url(&x.s, "/ready"), &r), 200);
     http_resp_free(&r);
     CHECK_EQ_INT(set_state(&x, "main", "maint", "admin-secret", &r), 200);
     http_resp_free(&r);
-    CHECK_EQ_INT(http_get(admin_url(&x, "/ready"), &r), 200); /* the backup is usable */
+    CHECK_EQ_INT(http_get(sluice_admin_url(&x.s, "/ready"), &r), 200); /* the backup is usable */
     http_resp_free(&r);
     CHECK_EQ_INT(set_state(&x, "backup", "maint", "admin-secret", &r), 200);
     http_resp_free(&r);
-    CHECK_EQ_INT(http_get(admin_url(&x, "/ready"), &r), 503);
+    CHECK_EQ_INT(http_get(sluice_admin_url(&x.s, "/ready"), &r), 503);
     CHECK_STR_CONTAINS(r.body, "\"llm\"");
     http_resp_free(&r);
     CHECK_EQ_INT(http_get(sluice_url(&x.s, "/v1/models"), &r), 503);
@@ -250,7 +228,7 @@ static void ready_follows_usable_servers_and_no_usable_server_is_503(void)
     http_resp_free(&r);
     CHECK_EQ_INT(set_state(&x, "backup", "ready", "admin-secret", &r), 200);
     http_resp_free(&r);
-    CHECK_EQ_INT(http_get(admin_url(&x, "/ready"), &r), 200);
+    CHECK_EQ_INT(http_get(sluice_admin_url(&x.s, "/ready"), &r), 200);
     http_resp_free(&r);
     CHECK_EQ_INT(http_get(sluice_url(&x.s, "/v1/models"), &r), 200);
     char v[64];

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 /* Which server answered r: index into names, or -1. */
 static int answered_by(const struct http_resp *r, const char *const *names, int n)
 {

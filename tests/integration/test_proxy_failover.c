@@ -16,8 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 /* Sends n GETs to path; counts answers per x-mock-server name in names. */
 static void spread(struct sluice *s, const char *path, int n, const char *const *names, int *count,
                    int k, int *failed)

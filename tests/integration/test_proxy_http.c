@@ -10,8 +10,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 /* /v1/... goes to the mock's echo, /llm/... to its provider API. */
 static const char conf[] =
     SLUICE_GLOBAL_1W
@@ -37,12 +35,9 @@ struct setup {
 static bool setup(struct setup *x)
 {
     x->fd = -1;
-    if (!mock_start(&x->m, "http", NULL))
+    if (!mock_start(&x->m, "http", NULL) ||
+        !mock_stop_on_failure(sluice_start(&x->s, conf, x->m.port), &x->m, NULL))
         return false;
-    if (!sluice_start(&x->s, conf, x->m.port)) {
-        mock_stop(&x->m);
-        return false;
-    }
     x->fd = tcp_connect("127.0.0.1", x->s.port);
     return x->fd >= 0;
 }
@@ -51,8 +46,7 @@ static void teardown(struct setup *x)
 {
     if (x->fd >= 0)
         close(x->fd);
-    CHECK_EQ_INT(sluice_stop(&x->s), 0);
-    CHECK_EQ_INT(mock_stop(&x->m), 0);
+    CHECK(sluice_and_mocks_stopped(&x->s, &x->m, NULL));
 }
 
 static bool send_str(int fd, const char *s)

@@ -12,8 +12,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 static const char conf_grace[] =
     "global:\n"
     "  workers: 2\n"

@@ -12,8 +12,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 static const char conf[] =
     SLUICE_GLOBAL_1W
     "frontends:\n"
@@ -55,75 +53,21 @@ static const char conf[] =
     "  - {name: blue, servers: [{name: s, url: \"http://127.0.0.1:%1$d/mock/echo/blue\"}]}\n"
     "  - {name: exact, servers: [{name: s, url: \"http://127.0.0.1:%1$d/mock/echo/exact\"}]}\n";
 
-/* ---- reading /mock/echo's answer ---- */
-
-#define ECHO_TOKENS 1024
-
-struct echo {
-    json_doc d;
-    json_token t[ECHO_TOKENS];
-    bool ok;
-};
-
-static bool echo_load(struct echo *e, const char *body)
-{
-    e->ok = body && json_parse(&e->d, body, strlen(body), e->t, ECHO_TOKENS, 0) == JSON_OK &&
-            json_type(&e->d, 0) == JSON_OBJECT;
-    if (!e->ok)
-        printf("  not an echo: %.200s\n", body ? body : "(null)");
-    return e->ok;
-}
-
-/* A string member of the echo ("method", "path", "body"), malloc'd; "" if absent. */
-static char *echo_str(struct echo *e, const char *key)
-{
-    int v = e->ok ? json_find(&e->d, 0, key) : -1;
-    size_t n = json_str_len(&e->d, v);
-    char *out = calloc(1, n + 1);
-    if (out && json_type(&e->d, v) == JSON_STRING)
-        json_str_decode(&e->d, v, out, n + 1, NULL);
-    return out;
-}
-
-/* How often the server received header `name` (any case); the first value goes to
- * out. */
-static int echo_header(struct echo *e, const char *name, char *out, size_t cap)
-{
-    int count = 0;
-    if (out && cap)
-        out[0] = '\0';
-    if (!e->ok)
-        return 0;
-    json_iter it = json_iter_begin(&e->d, json_find(&e->d, 0, "headers"));
-    int pair;
-    while (json_array_next(&it, &pair)) {
-        char n[256], v[1024];
-        if (json_str_decode(&e->d, json_at(&e->d, pair, 0), n, sizeof n, NULL) != JSON_OK ||
-            json_str_decode(&e->d, json_at(&e->d, pair, 1), v, sizeof v, NULL) != JSON_OK)
-            continue;
-        if (strcasecmp(n, name) != 0)
-            continue;
-        if (count++ == 0 && out)
-            snprintf(out, cap, "%s", v);
-    }
-    return count;
-}
-
 /* One request through sluice; its echo parsed into e. Returns the status. */
 static long via(struct sluice *s, const char *method, const char *path, const char *const *hdrs,
-                const char *body, struct http_resp *r, struct echo *e)
+                const char *body, struct http_resp *r, struct mock_echo *e)
 {
     struct http_req req = {.method = method, .url = sluice_url(s, path), .headers = hdrs, .body = body};
     long st = http_do(NULL, &req, r);
     if (e)
-        echo_load(e, r->body);
+        mock_echo_load(e, r->body);
     return st;
 }
 
 struct setup {
     struct mock m;
     struct sluice s;
-    struct echo e;
+    struct mock_echo e;
     struct http_resp r;
 };
 
@@ -131,17 +75,12 @@ static bool setup(struct setup *x)
 {
     if (!mock_start(&x->m, "echo", NULL))
         return false;
-    if (!sluice_start(&x->s, conf, x->m.port)) {
-        mock_stop(&x->m);
-        return false;
-    }
-    return true;
+    return mock_stop_on_failure(sluice_start(&x->s, conf, x->m.port), &x->m, NULL);
 }
 
 static void teardown(struct setup *x)
 {
-    CHECK_EQ_INT(sluice_stop(&x->s), 0);
-    CHECK_EQ_INT(mock_stop(&x->m), 0);
+    CHECK(sluice_and_mocks_stopped(&x->s, &x->m, NULL));
 }
 
 /* ---- tests ---- */
@@ -151,12 +90,12 @@ static void base_path_replaces_the_matched_prefix_and_the_query_is_kept(void)
     static struct setup x;
     REQUIRE(setup(&x));
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/chat/completions?x=1", NULL, NULL, &x.r, &x.e), 200);
-    char *p = echo_str(&x.e, "path");
+    char *p = mock_echo_str(&x.e, "path", NULL);
     CHECK_STR_EQ(p, "/mock/echo/chat/completions?x=1");
     free(p);
     http_resp_free(&x.r);
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/embeddings?a=b&c=%20d", NULL, NULL, &x.r, &x.e), 200);
-    p = echo_str(&x.e, "path");
+    p = mock_echo_str(&x.e, "path", NULL);
     CHECK_STR_EQ(p, "/mock/echo/base/embeddings?a=b&c=%20d");
     free(p);
     http_resp_free(&x.r);
@@ -171,11 +110,11 @@ static void server_headers_replace_the_clients_credentials(void)
                                        "X-Other: kept", NULL};
     CHECK_EQ_INT(via(&x.s, "GET", "/v1/chat/x", hdrs, NULL, &x.r, &x.e), 200);
     char v[256];
-    CHECK_EQ_INT(echo_header(&x.e, "authorization", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "authorization", v, sizeof v), 1);
     CHECK_STR_EQ(v, "Bearer server-key");
-    CHECK_EQ_INT(echo_header(&x.e, "x-extra", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-extra", v, sizeof v), 1);
     CHECK_STR_EQ(v, "from-sluice");
-    CHECK_EQ_INT(echo_header(&x.e, "x-other", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-other", v, sizeof v), 1);
     CHECK_STR_EQ(v, "kept");
     CHECK(strstr(x.r.body, "client-key") == NULL);
     CHECK(strstr(x.r.body, "from-client") == NULL);
@@ -189,12 +128,12 @@ static void check_mapped(struct setup *x, const char *body, const char *want)
 {
     static const char *const hdrs[] = {"Content-Type: application/json", NULL};
     CHECK_EQ_INT(via(&x->s, "POST", "/v1/chat/completions", hdrs, body, &x->r, &x->e), 200);
-    char *got = echo_str(&x->e, "body");
+    char *got = mock_echo_str(&x->e, "body", NULL);
     CHECK_STR_EQ(got, want);
     free(got);
     char cl[32], exp[32];
     snprintf(exp, sizeof exp, "%zu", strlen(want));
-    CHECK_EQ_INT(echo_header(&x->e, "content-length", cl, sizeof cl), 1);
+    CHECK_EQ_INT(mock_echo_header(&x->e, "content-length", cl, sizeof cl), 1);
     CHECK_STR_EQ(cl, exp);
     http_resp_free(&x->r);
 }
@@ -217,7 +156,7 @@ static void model_map_rewrites_only_the_top_level_model(void)
     /* the other servers have no model_map: untouched */
     static const char *const hdrs[] = {"Content-Type: application/json", NULL};
     CHECK_EQ_INT(via(&x.s, "POST", "/v1/embeddings", hdrs, "{\"model\":\"fast\"}", &x.r, &x.e), 200);
-    char *got = echo_str(&x.e, "body");
+    char *got = mock_echo_str(&x.e, "body", NULL);
     CHECK_STR_EQ(got, "{\"model\":\"fast\"}");
     free(got);
     http_resp_free(&x.r);
@@ -241,13 +180,13 @@ static void model_map_applies_to_a_chunked_body(void)
     CHECK_EQ_INT(http_status_of(buf), 200);
     const char *body = strstr(buf, "\r\n\r\n");
     REQUIRE(body);
-    REQUIRE(echo_load(&x.e, body + 4));
-    char *got = echo_str(&x.e, "body");
+    REQUIRE(mock_echo_load(&x.e, body + 4));
+    char *got = mock_echo_str(&x.e, "body", NULL);
     CHECK_STR_EQ(got, "{\"model\":\"mapped-fast\",\"x\":[1,2,3]}");
     free(got);
     char v[64];
-    CHECK_EQ_INT(echo_header(&x.e, "transfer-encoding", v, sizeof v), 0);
-    CHECK_EQ_INT(echo_header(&x.e, "content-length", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "transfer-encoding", v, sizeof v), 0);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "content-length", v, sizeof v), 1);
     CHECK_STR_EQ(v, "35");
     teardown(&x);
 }
@@ -258,17 +197,17 @@ static void forwarded_for_and_proto_are_added(void)
     REQUIRE(setup(&x));
     char v[256];
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/a", NULL, NULL, &x.r, &x.e), 200);
-    CHECK_EQ_INT(echo_header(&x.e, "x-forwarded-for", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-forwarded-for", v, sizeof v), 1);
     CHECK_STR_EQ(v, "127.0.0.1");
-    CHECK_EQ_INT(echo_header(&x.e, "x-forwarded-proto", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-forwarded-proto", v, sizeof v), 1);
     CHECK_STR_EQ(v, "http");
     http_resp_free(&x.r);
     /* an existing chain is extended; a client's proto claim is not believed */
     static const char *const hdrs[] = {"X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", NULL};
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/a", hdrs, NULL, &x.r, &x.e), 200);
-    CHECK_EQ_INT(echo_header(&x.e, "x-forwarded-for", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-forwarded-for", v, sizeof v), 1);
     CHECK_STR_EQ(v, "203.0.113.7, 127.0.0.1");
-    CHECK_EQ_INT(echo_header(&x.e, "x-forwarded-proto", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-forwarded-proto", v, sizeof v), 1);
     CHECK_STR_EQ(v, "http");
     http_resp_free(&x.r);
     teardown(&x);
@@ -281,7 +220,7 @@ static void request_id_is_generated_or_kept_and_returned(void)
     char up[128], down[128], first[128] = "";
     for (int i = 0; i < 2; i++) {
         CHECK_EQ_INT(via(&x.s, NULL, "/v1/a", NULL, NULL, &x.r, &x.e), 200);
-        CHECK_EQ_INT(echo_header(&x.e, "x-request-id", up, sizeof up), 1);
+        CHECK_EQ_INT(mock_echo_header(&x.e, "x-request-id", up, sizeof up), 1);
         CHECK(http_header(&x.r, "x-request-id", down, sizeof down) != NULL);
         CHECK(down[0] != '\0');
         CHECK_STR_EQ(up, down);
@@ -293,7 +232,7 @@ static void request_id_is_generated_or_kept_and_returned(void)
     }
     static const char *const hdrs[] = {"X-Request-Id: client-id-42", NULL};
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/a", hdrs, NULL, &x.r, &x.e), 200);
-    CHECK_EQ_INT(echo_header(&x.e, "x-request-id", up, sizeof up), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-request-id", up, sizeof up), 1);
     CHECK_STR_EQ(up, "client-id-42");
     CHECK_STR_EQ(http_header(&x.r, "x-request-id", down, sizeof down), "client-id-42");
     http_resp_free(&x.r);
@@ -325,13 +264,13 @@ static void hop_by_hop_headers_are_removed(void)
     CHECK(closed);
     const char *body = strstr(buf, "\r\n\r\n");
     REQUIRE(body);
-    REQUIRE(echo_load(&x.e, body + 4));
+    REQUIRE(mock_echo_load(&x.e, body + 4));
     static const char *const gone[] = {"connection", "x-private", "keep-alive", "te", "upgrade",
                                        "proxy-authorization", "proxy-connection"};
     char v[256];
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
-        CHECK_MSG_(echo_header(&x.e, gone[i], v, sizeof v) == 0, "%s reached the server: %s", gone[i], v);
-    CHECK_EQ_INT(echo_header(&x.e, "x-end-to-end", v, sizeof v), 1);
+        CHECK_MSG_(mock_echo_header(&x.e, gone[i], v, sizeof v) == 0, "%s reached the server: %s", gone[i], v);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "x-end-to-end", v, sizeof v), 1);
     CHECK(strstr(body, "secret-hop") == NULL);
     teardown(&x);
 }
@@ -344,7 +283,7 @@ static void host_is_the_servers_authority(void)
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/a", hdrs, NULL, &x.r, &x.e), 200);
     char v[256], want[64];
     snprintf(want, sizeof want, "127.0.0.1:%d", x.m.port);
-    CHECK_EQ_INT(echo_header(&x.e, "host", v, sizeof v), 1);
+    CHECK_EQ_INT(mock_echo_header(&x.e, "host", v, sizeof v), 1);
     CHECK_STR_EQ(v, want);
     http_resp_free(&x.r);
     teardown(&x);
@@ -356,13 +295,13 @@ static void first_matching_route_wins(void)
     REQUIRE(setup(&x));
     /* /v1/models matches `v1` before `shadowed` */
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/models", NULL, NULL, &x.r, &x.e), 200);
-    char *p = echo_str(&x.e, "path");
+    char *p = mock_echo_str(&x.e, "path", NULL);
     CHECK_STR_EQ(p, "/mock/echo/base/models");
     free(p);
     http_resp_free(&x.r);
     /* /v1/chat/... matches `chat`, listed before `v1` */
     CHECK_EQ_INT(via(&x.s, NULL, "/v1/chat/x", NULL, NULL, &x.r, &x.e), 200);
-    p = echo_str(&x.e, "path");
+    p = mock_echo_str(&x.e, "path", NULL);
     CHECK_STR_EQ(p, "/mock/echo/chat/x");
     free(p);
     http_resp_free(&x.r);
@@ -410,8 +349,8 @@ static void routes_match_on_method_host_and_headers(void)
             CHECK_MSG_(st == 404, "%s %s [%s]: %ld", cases[i].method, cases[i].path,
                        cases[i].hdr ? cases[i].hdr : "", st);
         } else {
-            echo_load(&x.e, x.r.body);
-            char *p = echo_str(&x.e, "path");
+            mock_echo_load(&x.e, x.r.body);
+            char *p = mock_echo_str(&x.e, "path", NULL);
             CHECK_MSG_(st == 200 && !strcmp(p, cases[i].want), "%s %s [%s]: %ld %s, want %s",
                        cases[i].method, cases[i].path, cases[i].hdr ? cases[i].hdr : "", st, p,
                        cases[i].want);

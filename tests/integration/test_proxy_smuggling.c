@@ -12,20 +12,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 static const char conf[] =
     SLUICE_GLOBAL_1W
     "frontends:\n"
     "  - name: api\n"
     "    bind: [\"127.0.0.1:@PORT@\"]\n"
     "    limits: {max_header_bytes: 2KiB, max_body_bytes: 1KiB}\n"
-    "    routes:\n"
-    "      - match: {path_prefix: /v1/}\n"
-    "        backend: llm\n"
-    "backends:\n"
-    "  - name: llm\n"
-    "    servers:\n"
+    SLUICE_V1_TO_LLM
     "      - {name: echo, url: \"http://127.0.0.1:%d/mock/echo\"}\n";
 
 static const char *body_of(const char *resp)

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 static const char *const json_hdr[] = {"Content-Type: application/json", NULL};
 
 static const char conf[] =
@@ -18,12 +16,7 @@ static const char conf[] =
     "frontends:\n"
     "  - name: api\n"
     "    bind: [\"127.0.0.1:@PORT@\"]\n"
-    "    routes:\n"
-    "      - match: {path_prefix: /v1/}\n"
-    "        backend: llm\n"
-    "backends:\n"
-    "  - name: llm\n"
-    "    servers:\n"
+    SLUICE_V1_TO_LLM
     "      - {name: gen, url: \"http://127.0.0.1:%d\"}\n";
 
 /* When each piece of the stream arrived (ms since the request started). */

@@ -15,8 +15,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define START_MOCK(m, ...) REQUIRE(mock_start((m), __VA_ARGS__, NULL))
-
 /* One frontend with short client timeouts, one backend whose server is `url`. */
 static bool start_with(struct sluice *s, const char *url)
 {
