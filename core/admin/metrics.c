@@ -219,6 +219,26 @@ static void filter_counter(struct prom *p, const struct runtime *rt, const char 
     }
 }
 
+static void health_checks(struct prom *p, const struct runtime *rt)
+{
+    family(p, "sluice_health_checks_total", "counter",
+           "Active health checks run, by backend, server and result (ok, fail).");
+    for (uint32_t b = 0; b < rt->backend_count; b++)
+        for (uint32_t i = 0; i < rt->backends[b].count; i++) {
+            const struct server_rt *s = &rt->backends[b].servers[i];
+            for (int r = 0; r < 2; r++) {
+                uint64_t v = 0;
+                for (uint32_t k = 0; k < rt->workers; k++)
+                    v += stat_get(r ? &s->stats[k].health_fail : &s->stats[k].health_ok);
+                series(p, "sluice_health_checks_total", "");
+                label(p, "backend", rt->backends[b].conf->name);
+                label(p, "server", s->conf->name);
+                label(p, "result", r ? "fail" : "ok");
+                value(p, v);
+            }
+        }
+}
+
 static void circuit_states(struct prom *p, const struct runtime *rt)
 {
     family(p, "sluice_circuit_state", "gauge",
@@ -317,6 +337,7 @@ bool admin_render_metrics(const struct runtime *rt, struct nbuf *out)
                    "Attempts retried after failing on this server, by backend and server.",
                    F_RETRIES);
     server_gauges(&p, rt);
+    health_checks(&p, rt);
     circuit_states(&p, rt);
     filter_counter(&p, rt, "sluice_ratelimit_rejected_total", "Requests a rate limit refused (429), by frontend.",
                    offsetof(struct stats_counters, ratelimit_rejected));

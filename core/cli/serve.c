@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "admin/admin.h"
+#include "health/health.h"
 #include "log/log.h"
 #include "runtime/runtime.h"
 #include "worker/worker.h"
@@ -18,6 +19,7 @@ struct server_state {
     struct worker *workers;
     uint32_t count;
     struct admin *admin;
+    struct health *health;
     bool stopping;
 };
 
@@ -45,6 +47,8 @@ static void on_stop_signal(struct ev_loop *loop, ev_signal *s, int revents)
     log_info("signal %d: stopping (grace period applies to requests in flight)", s->signum);
     if (st->admin)
         admin_stop(st->admin);
+    health_stop(st->health);
+    st->health = NULL;
     workers_stop(st->workers, st->count);
     ev_break(loop, EVBREAK_ALL);
 }
@@ -125,6 +129,7 @@ int serve(struct conf *c)
         }
     }
     runtime_set_current(rt);
+    st.health = health_start(loop, rt);
     /* Workers inherit a mask without the stop signals: they go to this thread. */
     sigset_t set, old;
     sigemptyset(&set);
@@ -146,6 +151,7 @@ int serve(struct conf *c)
     ev_run(loop, 0);
 
     workers_join(st.workers, st.count);
+    health_stop(st.health);
     if (st.admin)
         admin_free(st.admin);
     ev_signal_stop(loop, &sterm);

@@ -65,6 +65,7 @@ struct stats_counters {
     stat_t connections;         /* gauge: open client connections (frontends) */
     stat_t ratelimit_rejected;  /* fed by filters (frontends) */
     stat_t cache_hits, cache_misses;
+    stat_t health_ok, health_fail;  /* active checks (servers; main thread, slot 0) */
     struct stats_hist duration; /* request duration (frontend: whole; server: upstream) */
 };
 
