@@ -515,3 +515,25 @@ long long sluice_metric_sum(const char *body, const char *name)
     }
     return sum;
 }
+
+void sluice_spread(struct sluice *s, const char *path, int n, const char *const *names, int *count, int k,
+                   int *failed)
+{
+    for (int i = 0; i < n; i++) {
+        struct http_resp r;
+        long st = http_get(sluice_url(s, path), &r);
+        char v[64];
+        bool known = false;
+        if (st == 200 && http_header(&r, "x-mock-server", v, sizeof v))
+            for (int j = 0; j < k; j++)
+                if (!strcmp(v, names[j])) {
+                    count[j]++;
+                    known = true;
+                }
+        if (!known) {
+            (*failed)++;
+            printf("  request %d to %s: status %ld, %s\n", i, path, st, r.body ? r.body : "");
+        }
+        http_resp_free(&r);
+    }
+}

@@ -89,6 +89,12 @@ bool sluice_and_mocks_stopped(struct sluice *s, struct mock *m, ...) __attribute
  * never NULL). */
 char *sluice_read_file(struct sluice *s, const char *name);
 
+/* Sends n GETs to path on the first frontend and counts the answers per
+ * x-mock-server name in names[0..k) into count[]; anything else (an error, an
+ * unknown name) is added to *failed and printed. */
+void sluice_spread(struct sluice *s, const char *path, int n, const char *const *names, int *count, int k,
+                   int *failed);
+
 /* A port nothing listens on (bound once by us, then closed). */
 int free_port(void);
 

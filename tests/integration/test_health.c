@@ -128,29 +128,6 @@ static const char *server_health(struct sluice *s, const char *backend, const ch
 
 /* ---- traffic ---- */
 
-/* Sends n GETs to path; counts answers per x-mock-server name in names; anything
- * else (an error, an unknown name) counts as failed. */
-static void spread(struct sluice *s, const char *path, int n, const char *const *names, int *count,
-                   int k, int *failed)
-{
-    for (int i = 0; i < n; i++) {
-        struct http_resp r;
-        long st = http_get(sluice_url(s, path), &r);
-        char v[64];
-        bool known = false;
-        if (st == 200 && http_header(&r, "x-mock-server", v, sizeof v))
-            for (int j = 0; j < k; j++)
-                if (!strcmp(v, names[j])) {
-                    count[j]++;
-                    known = true;
-                }
-        if (!known) {
-            (*failed)++;
-            printf("  request %d: status %ld, %s\n", i, st, r.body);
-        }
-        http_resp_free(&r);
-    }
-}
 
 /* Restart mock m (stopped) on its old port under name. */
 static bool mock_restart(struct mock *m, const char *name)
@@ -209,7 +186,7 @@ static void killed_server_goes_down_and_comes_back(void)
     CHECK_EQ_INT(checks(&s, "llm", "b", "fail"), 0);
 
     int count[2] = {0, 0}, failed = 0;
-    spread(&s, "/v1/models", 20, names, count, 2, &failed);
+    sluice_spread(&s, "/v1/models", 20, names, count, 2, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_EQ_INT(count[0], 0);
     CHECK_EQ_INT(count[1], 20);
@@ -223,7 +200,7 @@ static void killed_server_goes_down_and_comes_back(void)
     CHECK(proc_wait_output(s.p, "server llm/a is up", 2000));
     CHECK_STR_EQ(server_health(&s, "llm", "a", h, sizeof h), "up");
     memset(count, 0, sizeof count);
-    spread(&s, "/v1/models", 20, names, count, 2, &failed);
+    sluice_spread(&s, "/v1/models", 20, names, count, 2, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_MSG_(count[0] >= 5 && count[1] >= 5, "after rise: a %d, b %d of 20", count[0], count[1]);
     CHECK(sluice_and_mocks_stopped(&s, &a, &b, NULL));
@@ -373,7 +350,7 @@ static void backup_serves_only_while_both_primaries_are_down(void)
         a.port, b.port, backup.port), &a, &b, &backup, NULL));
     static const char *const names[] = {"a", "b", "backup"};
     int count[3] = {0, 0, 0}, failed = 0;
-    spread(&s, "/v1/models", 10, names, count, 3, &failed);
+    sluice_spread(&s, "/v1/models", 10, names, count, 3, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_EQ_INT(count[2], 0);
 
@@ -381,7 +358,7 @@ static void backup_serves_only_while_both_primaries_are_down(void)
     CHECK_EQ_INT(mock_stop(&a), 0);
     REQUIRE(wait_up(&s, "llm", "a", 0));
     memset(count, 0, sizeof count);
-    spread(&s, "/v1/models", 10, names, count, 3, &failed);
+    sluice_spread(&s, "/v1/models", 10, names, count, 3, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_EQ_INT(count[1], 10);
 
@@ -389,7 +366,7 @@ static void backup_serves_only_while_both_primaries_are_down(void)
     CHECK_EQ_INT(mock_stop(&b), 0);
     REQUIRE(wait_up(&s, "llm", "b", 0));
     memset(count, 0, sizeof count);
-    spread(&s, "/v1/models", 10, names, count, 3, &failed);
+    sluice_spread(&s, "/v1/models", 10, names, count, 3, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_EQ_INT(count[2], 10);
 
@@ -397,7 +374,7 @@ static void backup_serves_only_while_both_primaries_are_down(void)
     REQUIRE(mock_restart(&a, "a"));
     REQUIRE(wait_up(&s, "llm", "a", 1));
     memset(count, 0, sizeof count);
-    spread(&s, "/v1/models", 10, names, count, 3, &failed);
+    sluice_spread(&s, "/v1/models", 10, names, count, 3, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_EQ_INT(count[0], 10);
     CHECK_EQ_INT(count[2], 0);

@@ -16,26 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Sends n GETs to path; counts answers per x-mock-server name in names. */
-static void spread(struct sluice *s, const char *path, int n, const char *const *names, int *count,
-                   int k, int *failed)
-{
-    for (int i = 0; i < n; i++) {
-        struct http_resp r;
-        long st = http_get(sluice_url(s, path), &r);
-        char v[64];
-        bool known = false;
-        if (st == 200 && http_header(&r, "x-mock-server", v, sizeof v))
-            for (int j = 0; j < k; j++)
-                if (!strcmp(v, names[j])) {
-                    count[j]++;
-                    known = true;
-                }
-        if (!known)
-            (*failed)++;
-        http_resp_free(&r);
-    }
-}
 
 static void backup_gets_the_traffic_while_the_priority_0_servers_are_in_maint(void)
 {
@@ -66,13 +46,13 @@ static void backup_gets_the_traffic_while_the_priority_0_servers_are_in_maint(vo
         a.port, b.port, backup.port));
     static const char *const names[] = {"a", "b", "backup"};
     int count[3] = {0, 0, 0}, failed = 0;
-    spread(&s, "/maint/models", 20, names, count, 3, &failed);
+    sluice_spread(&s, "/maint/models", 20, names, count, 3, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_EQ_INT(count[0] + count[1], 0);
     CHECK_EQ_INT(count[2], 20);
     /* the contrast: with the priority-0 servers ready, the backup gets nothing */
     memset(count, 0, sizeof count);
-    spread(&s, "/ready/models", 20, names, count, 3, &failed);
+    sluice_spread(&s, "/ready/models", 20, names, count, 3, &failed);
     CHECK_EQ_INT(failed, 0);
     CHECK_EQ_INT(count[0], 10);
     CHECK_EQ_INT(count[1], 10);
