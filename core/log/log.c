@@ -130,6 +130,10 @@ static size_t format_json(char *out, size_t cap, const struct access_entry *e)
         json_w_key(&w, "error");
         json_w_str(&w, e->error);
     }
+    if (e->retries) {
+        json_w_key(&w, "retries");
+        json_w_str(&w, e->retries);
+    }
     json_w_obj_end(&w);
     size_t len = 0;
     return json_w_finish(&w, &len) == JSON_OK ? len : 0;
@@ -149,12 +153,13 @@ static size_t format_text(char *out, size_t cap, const struct access_entry *e)
             path[pl++] = (char)ch;
     }
     path[pl] = '\0';
-    int n = snprintf(out, cap, "%.3f %s %s %s %s %s %s %s \"%s\" %d %llu %llu %.3fms %.3fms %u%s%s\n",
+    int n = snprintf(out, cap, "%.3f %s %s %s %s %s %s %s \"%s\" %d %llu %llu %.3fms %.3fms %u%s%s%s%s\n",
                      e->time, or_dash(e->request_id), or_dash(e->client_ip), or_dash(e->frontend),
                      or_dash(e->route), or_dash(e->backend), or_dash(e->server), or_dash(e->method),
                      pl ? path : "-", e->status, (unsigned long long)e->bytes_in,
                      (unsigned long long)e->bytes_out, e->duration_ms, e->upstream_ms, e->attempts,
-                     e->error ? " error=" : "", e->error ? e->error : "");
+                     e->error ? " error=" : "", e->error ? e->error : "", e->retries ? " retries=" : "",
+                     e->retries ? e->retries : "");
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 

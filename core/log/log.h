@@ -44,6 +44,7 @@ struct access_entry {
     double duration_ms, upstream_ms;    /* whole request; upstream until its first byte */
     uint32_t attempts;
     const char *error;          /* short reason when the gateway failed the request */
+    const char *retries;        /* failed attempts before the last, "backend/server:what,..." */
 };
 
 /* A worker's buffer of access lines. */

@@ -210,7 +210,7 @@ static void after_request_head(struct txn *t)
         return;
     }
     x->stage = CH_DONE;
-    txn_dispatch(t);
+    txn_dispatch(t, -1);
 }
 
 static void run_request_head(struct txn *t)
@@ -246,7 +246,7 @@ static void run_request_body(struct txn *t)
             return;
     }
     x->stage = CH_DONE;
-    txn_dispatch(t);
+    txn_dispatch(t, -1);
 }
 
 void chain_begin(struct txn *t)
@@ -329,8 +329,11 @@ static int64_t retry_after_ms(const struct http1_head *h)
     return v * 1000;
 }
 
-static void run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct http1_head *h)
+/* on_attempt in chain order (like on_select). True when a filter called retry()
+ * and returned SL_RETRY: the retry is then under way. */
+static bool run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct http1_head *h, int status)
 {
+    struct txn_ext *x = t->x;
     sl_attempt a = {
         .size = sizeof a,
         .number = t->attempts,
@@ -343,17 +346,26 @@ static void run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct 
         .retry_after_ms = retry_after_ms(h),
     };
     const struct chain *ch = t->chain;
-    for (uint32_t i = 0; i < ch->count; i++) { /* like on_select: chain order */
+    bool asked = false;
+    x->in_attempt = true;
+    for (uint32_t i = 0; i < ch->count; i++) {
         const struct filter *f = ch->items[i];
-        if (f->p->on_attempt)
-            (void)f->p->on_attempt(f->inst, (sl_txn *)t, &a); /* SL_RETRY: see retry() */
+        if (f->p->on_attempt && f->p->on_attempt(f->inst, (sl_txn *)t, &a) == SL_RETRY)
+            asked = true;
     }
+    x->in_attempt = false;
+    if (!x->retry_set)
+        return false;
+    x->retry_set = false;
+    if (!asked)
+        return false; /* retry() without SL_RETRY: the filter changed its mind */
+    retry_start(t, outcome_code, status);
+    return true;
 }
 
-void chain_attempt_failed(struct txn *t, int outcome_code)
+bool chain_attempt_failed(struct txn *t, int outcome_code, int status)
 {
-    if (t->srv)
-        run_attempt_hooks(t, outcome_code, NULL);
+    return t->srv && run_attempt_hooks(t, outcome_code, NULL, status);
 }
 
 static void start_usage(struct txn *t, const struct http1_head *h)
@@ -376,7 +388,8 @@ enum chain_resp chain_response_head(struct txn *t, struct http1_head *h)
     const struct chain *ch = t->chain;
     x->resp_head = h;
     start_usage(t, h);
-    run_attempt_hooks(t, SL_OUTCOME_RESPONSE, h);
+    if (run_attempt_hooks(t, SL_OUTCOME_RESPONSE, h, h->status))
+        return CHAIN_ENDED; /* retrying: this response is dropped */
     for (uint32_t i = ch->count; i-- > 0;) {
         const struct filter *f = ch->items[i];
         if (!f->p->on_response_head)

@@ -73,6 +73,13 @@ struct txn_ext {
     /* selection in progress */
     struct ptimer *timers;
     struct ptimer *pause_timer;
+    /* a retry asked for in on_attempt (retry.c) */
+    bool in_attempt, retry_set;
+    struct backend_rt *retry_be;
+    uint64_t retry_delay_ms;
+    int retry_exclude;              /* server index not to take next, -1 none */
+    char *tried;                    /* failed attempts for the access log (tmem) */
+    uint32_t tried_len;
     struct usage usage_result;
     bool usage_on, usage_done, stream;
     /* Not cleared between transactions (chain_txn_free zeroes what is above). */
@@ -92,6 +99,8 @@ void chain_begin(struct txn *t);
 bool chain_request_body(struct txn *t, const char *data, size_t n);
 bool chain_request_end(struct txn *t);
 enum chain_resp { CHAIN_SEND, CHAIN_HELD, CHAIN_ENDED };
+/* CHAIN_ENDED also when a filter asked for a retry: the upstream is gone then and
+ * the transaction waits for its next attempt. */
 /* The upstream's response head: on_attempt, then on_response_head. HELD: a filter
  * wants the whole body first (the head is kept and sent at the end). */
 enum chain_resp chain_response_head(struct txn *t, struct http1_head *h);
@@ -100,7 +109,9 @@ enum chain_resp chain_response_head(struct txn *t, struct http1_head *h);
 bool chain_response_body(struct txn *t, const char *data, size_t n);
 /* The end of the response body: on_response_body with end = 1. */
 void chain_response_end(struct txn *t);
-void chain_attempt_failed(struct txn *t, int outcome);
+/* on_attempt for an attempt that failed before its head: true when a filter asked
+ * for a retry (the attempt's connection is gone, the next one is scheduled). */
+bool chain_attempt_failed(struct txn *t, int outcome, int status);
 /* Sends the response a filter set (respond/respond_error), or fails closed. */
 void chain_respond_now(struct txn *t, const struct filter *f);
 void chain_fail_now(struct txn *t, const struct filter *f, const char *hook);
@@ -110,6 +121,12 @@ void chain_ext_destroy(struct txn_ext *x);
 /* Worker-level: resumes queued by resume(), run once per loop iteration. */
 void chain_run_resumes(struct proxy_worker *px);
 bool chain_has_resumes(const struct proxy_worker *px);
+
+/* retry.c: a retry a filter asked for (host retry() and its execution). */
+int32_t retry_request(struct txn *t, sl_str backend, uint64_t delay_ms);
+/* Drops the failed attempt (status: what it got, 502/504 for failures before a
+ * head) and schedules the next one. */
+void retry_start(struct txn *t, int outcome, int status);
 
 /* filter_api.c */
 void host_fill_txn(sl_host *h);

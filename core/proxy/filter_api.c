@@ -716,10 +716,7 @@ int chain_select(struct txn *t, uint64_t *usable)
 
 static int32_t h_retry(sl_txn *t, sl_str backend, uint64_t delay_ms)
 {
-    (void)t;
-    (void)backend;
-    (void)delay_ms;
-    return SL_ERR_UNSUPPORTED; /* cross-server retries arrive with the failover plugin */
+    return retry_request(T(t), backend, delay_ms);
 }
 
 void host_fill_txn(sl_host *h)

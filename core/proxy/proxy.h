@@ -228,9 +228,9 @@ bool txn_wants_body(const struct txn *t);
 bool txn_client_wants_more(const struct txn *t);
 bool txn_client_full(const struct txn *t);
 void txn_send_upstream(struct txn *t, const void *data, size_t n);
-/* Picks a server and starts the attempt (head, and a held body). False when the
- * transaction ended. */
-bool txn_dispatch(struct txn *t);
+/* Picks a server (not the one at index exclude, -1 none) and starts the attempt
+ * (head, and a held body). False when the transaction ended. */
+bool txn_dispatch(struct txn *t, int exclude);
 /* Ends the transaction after a local answer was queued (chain.c). */
 void txn_finish_local(struct txn *t, uint16_t status, size_t bytes);
 void txn_finish(struct txn *t);

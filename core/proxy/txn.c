@@ -133,6 +133,7 @@ static void access_log(struct txn *t, double now)
         .upstream_ms = t->t_first_byte > 0 ? (t->t_first_byte - t->t_upstream) * 1e3 : 0,
         .attempts = t->attempts,
         .error = t->error,
+        .retries = t->x && t->x->tried_len ? t->x->tried : NULL,
     };
     access_buf_add(&px->access, &e);
 }
@@ -405,14 +406,14 @@ struct txn *txn_begin(struct client *c)
         chain_begin(t); /* it dispatches when the filters let the request on */
         return NULL;
     }
-    return txn_dispatch(t) ? t : NULL;
+    return txn_dispatch(t, -1) ? t : NULL;
 }
 
-bool txn_dispatch(struct txn *t)
+bool txn_dispatch(struct txn *t, int exclude)
 {
     struct client *c = t->c;
     const struct http1_head *h = &c->head;
-    t->server_idx = pick_server(t, h, -1);
+    t->server_idx = pick_server(t, h, exclude);
     if (t->server_idx == -2)
         return false; /* a filter answered */
     if (t->server_idx < 0) {
@@ -649,11 +650,12 @@ void txn_upstream_failed(struct txn *t, int status, const char *why, bool retrya
     t->error = why;
     if (status == 504)
         stat_add(&t->srv->stats[w->id].timeouts, 1);
-    if (t->x && t->t_first_byte <= 0)
+    if (t->x && t->t_first_byte <= 0 &&
         chain_attempt_failed(t, status == 504 ? SL_OUTCOME_TIMEOUT
                                 : !strcmp(why, "connect failed") ? SL_OUTCOME_CONNECT_ERROR
                                 : !strcmp(why, "malformed response from upstream") ? SL_OUTCOME_BAD_RESPONSE
-                                : SL_OUTCOME_RESET);
+                                : SL_OUTCOME_RESET, status))
+        return; /* a filter retries elsewhere */
     if (!t->resp_started) {
         txn_error(t, status, "server_error", status == 504 ? "upstream_timeout" : "upstream_error",
                   status == 504 ? "the upstream server did not answer in time" : "the upstream server failed");

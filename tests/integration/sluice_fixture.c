@@ -537,3 +537,67 @@ void sluice_spread(struct sluice *s, const char *path, int n, const char *const 
         http_resp_free(&r);
     }
 }
+
+/* ---- /metrics ---- */
+
+/* True when the label set labels ("k1=\"v1\",k2=\"v2\"") holds every pair in want
+ * (the same form, a comma-separated list). */
+static bool labels_hold(const char *labels, size_t len, const char *want)
+{
+    while (*want) {
+        size_t n = strcspn(want, ",");
+        bool found = false;
+        for (const char *p = labels; p + n <= labels + len && !found; p++)
+            found = (p == labels || p[-1] == ',') && !strncmp(p, want, n) &&
+                    (p + n == labels + len || p[n] == ',');
+        if (!found)
+            return false;
+        want += n + (want[n] == ',');
+    }
+    return true;
+}
+
+/* The value of metric name's sample whose labels include want, or -1. */
+long long sluice_metric_value(const char *body, const char *name, const char *want)
+{
+    size_t nl = strlen(name);
+    for (const char *line = body; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end)
+            end = line + strlen(line);
+        if (!strncmp(line, name, nl) && line[nl] == '{') {
+            const char *lb = line + nl + 1, *rb = memchr(lb, '}', (size_t)(end - lb));
+            if (rb && labels_hold(lb, (size_t)(rb - lb), want))
+                return strtoll(rb + 1, NULL, 10);
+        }
+        line = *end ? end + 1 : end;
+    }
+    return -1;
+}
+
+/* One sample of /metrics, or -1 when /metrics did not answer. */
+long long sluice_metric(struct sluice *s, const char *name, const char *want)
+{
+    struct http_resp r;
+    long long v = -1;
+    if (http_get(sluice_admin_url(s, "/metrics"), &r) == 200)
+        v = sluice_metric_value(r.body, name, want);
+    http_resp_free(&r);
+    return v;
+}
+
+/* Polls /metrics until the sample reaches at least want (exactly want when exact). */
+bool sluice_wait_metric(struct sluice *s, const char *name, const char *want_labels, long long want,
+                        bool exact, int timeout_ms)
+{
+    double deadline = proc_now_ms() + timeout_ms;
+    long long got;
+    do {
+        got = sluice_metric(s, name, want_labels);
+        if (exact ? got == want : got >= want)
+            return true;
+        poll(NULL, 0, 20); /* polling interval */
+    } while (proc_now_ms() < deadline && proc_alive(s->p));
+    printf("  %s{%s} = %lld, want %s%lld\n", name, want_labels, got, exact ? "" : ">= ", want);
+    return false;
+}

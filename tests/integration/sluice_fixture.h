@@ -122,6 +122,18 @@ bool sluice_config_error_at(const char *text, const char *want);
  * /metrics returns, or -1 when it has none. */
 long long sluice_metric_sum(const char *body, const char *name);
 
+/* The value of metric name's sample whose labels include every pair of want
+ * ("k1=\"v1\",k2=\"v2\"", "" for any) in a /metrics body, or -1. */
+long long sluice_metric_value(const char *body, const char *name, const char *want);
+
+/* The same from sluice's /metrics now; -1 when it did not answer. */
+long long sluice_metric(struct sluice *s, const char *name, const char *want);
+
+/* Polls /metrics until the sample reaches want (exactly, when exact), up to
+ * timeout_ms; false (with the last value printed) otherwise. */
+bool sluice_wait_metric(struct sluice *s, const char *name, const char *want, long long value, bool exact,
+                        int timeout_ms);
+
 /* ---- raw HTTP on a socket ---- */
 
 /* Bytes needed for the first complete response in buf[0..len): its head plus a

@@ -21,52 +21,6 @@
 
 /* ---- /metrics ---- */
 
-/* True when the label set labels ("k1=\"v1\",k2=\"v2\"") holds every pair in want
- * (the same form, a comma-separated list). */
-static bool labels_hold(const char *labels, size_t len, const char *want)
-{
-    while (*want) {
-        size_t n = strcspn(want, ",");
-        bool found = false;
-        for (const char *p = labels; p + n <= labels + len && !found; p++)
-            found = (p == labels || p[-1] == ',') && !strncmp(p, want, n) &&
-                    (p + n == labels + len || p[n] == ',');
-        if (!found)
-            return false;
-        want += n + (want[n] == ',');
-    }
-    return true;
-}
-
-/* The value of metric name's sample whose labels include want, or -1. */
-static long long metric_value(const char *body, const char *name, const char *want)
-{
-    size_t nl = strlen(name);
-    for (const char *line = body; *line;) {
-        const char *end = strchr(line, '\n');
-        if (!end)
-            end = line + strlen(line);
-        if (!strncmp(line, name, nl) && line[nl] == '{') {
-            const char *lb = line + nl + 1, *rb = memchr(lb, '}', (size_t)(end - lb));
-            if (rb && labels_hold(lb, (size_t)(rb - lb), want))
-                return strtoll(rb + 1, NULL, 10);
-        }
-        line = *end ? end + 1 : end;
-    }
-    return -1;
-}
-
-/* One sample of /metrics, or -1 when /metrics did not answer. */
-static long long metric_now(struct sluice *s, const char *name, const char *want)
-{
-    struct http_resp r;
-    long long v = -1;
-    if (http_get(sluice_admin_url(s, "/metrics"), &r) == 200)
-        v = metric_value(r.body, name, want);
-    http_resp_free(&r);
-    return v;
-}
-
 /* sluice_server_up of backend/server as a label filter, in buf. */
 static const char *server_labels(char *buf, size_t cap, const char *backend, const char *server)
 {
@@ -74,26 +28,10 @@ static const char *server_labels(char *buf, size_t cap, const char *backend, con
     return buf;
 }
 
-/* Polls /metrics until the sample reaches at least want (exactly want when exact). */
-static bool wait_metric(struct sluice *s, const char *name, const char *want_labels, long long want,
-                        bool exact, int timeout_ms)
-{
-    double deadline = proc_now_ms() + timeout_ms;
-    long long got;
-    do {
-        got = metric_now(s, name, want_labels);
-        if (exact ? got == want : got >= want)
-            return true;
-        poll(NULL, 0, 20); /* polling interval */
-    } while (proc_now_ms() < deadline && proc_alive(s->p));
-    printf("  %s{%s} = %lld, want %s%lld\n", name, want_labels, got, exact ? "" : ">= ", want);
-    return false;
-}
-
 static bool wait_up(struct sluice *s, const char *backend, const char *server, int up)
 {
     char l[128];
-    return wait_metric(s, "sluice_server_up", server_labels(l, sizeof l, backend, server), up, true,
+    return sluice_wait_metric(s, "sluice_server_up", server_labels(l, sizeof l, backend, server), up, true,
                        TRANSITION_MS);
 }
 
@@ -102,7 +40,7 @@ static long long checks(struct sluice *s, const char *backend, const char *serve
 {
     char l[160];
     snprintf(l, sizeof l, "backend=\"%s\",server=\"%s\",result=\"%s\"", backend, server, result);
-    return metric_now(s, "sluice_health_checks_total", l);
+    return sluice_metric(s, "sluice_health_checks_total", l);
 }
 
 /* The server's "health" as GET /servers/BACKEND/SERVER shows it, in out. */
@@ -168,8 +106,8 @@ static void killed_server_goes_down_and_comes_back(void)
     static const char *const names[] = {"a", "b"};
     char l[128], h[16];
     /* servers start up, and the checks pass */
-    CHECK_EQ_INT(metric_now(&s, "sluice_server_up", server_labels(l, sizeof l, "llm", "a")), 1);
-    CHECK(wait_metric(&s, "sluice_health_checks_total",
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_server_up", server_labels(l, sizeof l, "llm", "a")), 1);
+    CHECK(sluice_wait_metric(&s, "sluice_health_checks_total",
                       "backend=\"llm\",server=\"a\",result=\"ok\"", 2, false, TRANSITION_MS));
     CHECK_EQ_INT(checks(&s, "llm", "a", "fail"), 0);
     CHECK_STR_EQ(server_health(&s, "llm", "a", h, sizeof h), "up");
@@ -181,7 +119,7 @@ static void killed_server_goes_down_and_comes_back(void)
     CHECK_MSG_(fails >= 2, "down after %lld failed checks, fall is 2", fails);
     CHECK(proc_wait_output(s.p, "server llm/a is down: ", 2000));
     CHECK_STR_EQ(server_health(&s, "llm", "a", h, sizeof h), "down");
-    CHECK_EQ_INT(metric_now(&s, "sluice_server_up", server_labels(l, sizeof l, "llm", "b")), 1);
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_server_up", server_labels(l, sizeof l, "llm", "b")), 1);
     CHECK(checks(&s, "llm", "a", "ok") >= 2);
     CHECK_EQ_INT(checks(&s, "llm", "b", "fail"), 0);
 
@@ -280,16 +218,16 @@ static void expect_status_decides_what_passes(void)
     CHECK(wait_up(&s, "range", "m", 0));
     CHECK(proc_wait_output(s.p, "server strict/m is down: ", 2000));
     /* by now the others have had their checks too, and passed them */
-    CHECK(wait_metric(&s, "sluice_health_checks_total",
+    CHECK(sluice_wait_metric(&s, "sluice_health_checks_total",
                       "backend=\"list\",server=\"m\",result=\"ok\"", 3, false, TRANSITION_MS));
-    CHECK(wait_metric(&s, "sluice_health_checks_total",
+    CHECK(sluice_wait_metric(&s, "sluice_health_checks_total",
                       "backend=\"class\",server=\"m\",result=\"ok\"", 3, false, TRANSITION_MS));
     CHECK_EQ_INT(checks(&s, "list", "m", "fail"), 0);
     CHECK_EQ_INT(checks(&s, "class", "m", "fail"), 0);
     CHECK_EQ_INT(checks(&s, "strict", "m", "ok"), 0);
     char l[128];
-    CHECK_EQ_INT(metric_now(&s, "sluice_server_up", server_labels(l, sizeof l, "list", "m")), 1);
-    CHECK_EQ_INT(metric_now(&s, "sluice_server_up", server_labels(l, sizeof l, "class", "m")), 1);
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_server_up", server_labels(l, sizeof l, "list", "m")), 1);
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_server_up", server_labels(l, sizeof l, "class", "m")), 1);
     CHECK(!proc_wait_output(s.p, "server list/m is down", 0));
     CHECK(!proc_wait_output(s.p, "server class/m is down", 0));
 
@@ -301,7 +239,7 @@ static void expect_status_decides_what_passes(void)
     CHECK(wait_up(&s, "strict", "m", 1));
     CHECK(wait_up(&s, "range", "m", 1));
     CHECK(wait_up(&s, "class", "m", 0));
-    CHECK_EQ_INT(metric_now(&s, "sluice_server_up", server_labels(l, sizeof l, "list", "m")), 1);
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_server_up", server_labels(l, sizeof l, "list", "m")), 1);
     CHECK(sluice_and_mocks_stopped(&s, &m, NULL));
 }
 
@@ -379,7 +317,7 @@ static void backup_serves_only_while_both_primaries_are_down(void)
     CHECK_EQ_INT(count[0], 10);
     CHECK_EQ_INT(count[2], 0);
     char l[128];
-    CHECK_EQ_INT(metric_now(&s, "sluice_server_up", server_labels(l, sizeof l, "llm", "b")), 0);
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_server_up", server_labels(l, sizeof l, "llm", "b")), 0);
     CHECK(sluice_and_mocks_stopped(&s, &a, &backup, NULL));
 }
 
@@ -443,9 +381,9 @@ static void probe_request_is_what_the_docs_promise(void)
     /* a failing answer counts as a failure; the key never reaches the log */
     n = serve_one_probe(lfd, 3000, req, sizeof req, 500);
     CHECK(n > 0);
-    CHECK(wait_metric(&s, "sluice_health_checks_total",
+    CHECK(sluice_wait_metric(&s, "sluice_health_checks_total",
                       "backend=\"llm\",server=\"p\",result=\"fail\"", 1, false, TRANSITION_MS));
-    CHECK(metric_now(&s, "sluice_health_checks_total",
+    CHECK(sluice_metric(&s, "sluice_health_checks_total",
                      "backend=\"llm\",server=\"p\",result=\"ok\"") >= 1);
     /* with the listener closed every check is refused: down after fall (3,
      * the default), without the server's key in the log */

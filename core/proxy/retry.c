@@ -1,0 +1,160 @@
+/* retry.c - another attempt on another server, when a filter asks for one.
+ *
+ * A filter calls host->retry() from on_attempt and returns SL_RETRY (the failover
+ * plugin does). The attempt that failed is dropped (its connection closed, its
+ * server charged with the failure), and after the delay the request is sent again
+ * to another server of the same backend (never the one that just failed) or of a
+ * named one, with that server's headers and model_map. Only possible while no
+ * response byte has reached the client and the whole request body is at hand
+ * (held, or retained in full and read to its end).
+ */
+#include "proxy/chain.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define RETRY_DELAY_MAX_MS 300000u
+#define TRIED_MAX 512u
+
+static bool body_replayable(const struct txn *t)
+{
+    const struct txn_ext *x = t->x;
+    if (t->c->head.framing == HTTP1_BODY_NONE)
+        return true;
+    if (x->holding)
+        return x->body_complete;
+    return x->retain_max && !x->retain_overflow && t->req_done;
+}
+
+static struct backend_rt *backend_named(const struct runtime *rt, sl_str name)
+{
+    for (uint32_t i = 0; i < rt->backend_count; i++) {
+        const char *n = rt->backends[i].conf->name;
+        if (strlen(n) == name.len && !memcmp(n, name.ptr, name.len))
+            return &rt->backends[i];
+    }
+    return NULL;
+}
+
+/* A server that could take the retry now: usable, its circuit not open, and not
+ * the one that just failed. */
+static bool has_candidate(const struct backend_rt *be, int exclude)
+{
+    for (uint32_t i = 0; i < be->count; i++) {
+        const struct server_rt *s = &be->servers[i];
+        if ((int)i != exclude && server_usable(s) &&
+            atomic_load_explicit(&s->circuit, memory_order_relaxed) != SL_CIRCUIT_OPEN)
+            return true;
+    }
+    return false;
+}
+
+int32_t retry_request(struct txn *t, sl_str backend, uint64_t delay_ms)
+{
+    struct txn_ext *x = t->x;
+    if (!x || x->ended || !x->in_attempt || x->retry_set || t->resp_started || !t->srv)
+        return SL_ERR_STATE;
+    if (!body_replayable(t))
+        return SL_ERR_STATE;
+    struct backend_rt *be = t->be;
+    if (backend.len) {
+        be = backend_named(t->c->w->rt, backend);
+        if (!be)
+            return SL_NOT_FOUND;
+    }
+    if (!has_candidate(be, be == t->be ? t->server_idx : -1))
+        return SL_NOT_FOUND;
+    x->retry_set = true;
+    x->retry_be = be;
+    x->retry_delay_ms = delay_ms < RETRY_DELAY_MAX_MS ? delay_ms : RETRY_DELAY_MAX_MS;
+    return SL_OK;
+}
+
+/* "backend/server:what" appended to the access log's list of failed attempts. */
+static void note_tried(struct txn *t, int outcome, int status)
+{
+    struct txn_ext *x = t->x;
+    if (!x->tried) {
+        x->tried = tmem_alloc(x, TRIED_MAX);
+        if (!x->tried)
+            return;
+        x->tried[0] = '\0';
+    }
+    char what[16];
+    const char *w = outcome == SL_OUTCOME_CONNECT_ERROR ? "connect_error"
+                    : outcome == SL_OUTCOME_TIMEOUT     ? "timeout"
+                    : outcome == SL_OUTCOME_RESET       ? "reset"
+                    : outcome == SL_OUTCOME_BAD_RESPONSE ? "bad_response"
+                                                         : what;
+    snprintf(what, sizeof what, "%d", status);
+    int n = snprintf(x->tried + x->tried_len, TRIED_MAX - x->tried_len, "%s%s/%s:%s", x->tried_len ? "," : "",
+                     t->be->conf->name, t->srv->conf->name, w);
+    if (n > 0 && x->tried_len + (uint32_t)n < TRIED_MAX)
+        x->tried_len += (uint32_t)n;
+    else
+        x->tried[x->tried_len] = '\0'; /* the list is cut, the line stays bounded */
+}
+
+static void retry_fire(void *arg)
+{
+    struct txn *t = arg;
+    (void)txn_dispatch(t, t->x->retry_exclude); /* it ends the transaction on failure */
+}
+
+/* The failed attempt is over for its server: counted there as a response of its
+ * own and a retry, its connection closed (a response body is not read). */
+static void close_attempt(struct txn *t, int status)
+{
+    struct worker *w = t->c->w;
+    struct wbackend *wb = &w->px->backends[t->be->index];
+    if (t->u) {
+        struct upstream *u = t->u;
+        t->u = NULL;
+        u->txn = NULL;
+        upstream_release(u, false);
+    }
+    if (t->balanced) {
+        balance_finished(&wb->bal, t->server_idx, 0, false);
+        t->balanced = false;
+    }
+    struct stats_counters *ss = &t->srv->stats[w->id];
+    stat_sub(&ss->inflight, 1);
+    stat_add(&ss->responses[stats_class(status)], 1);
+    stat_add(&ss->retries, 1);
+    stats_hist_add(&ss->duration, (uint64_t)((proxy_now(w) - t->t_upstream) * 1e6));
+}
+
+void retry_start(struct txn *t, int outcome, int status)
+{
+    struct txn_ext *x = t->x;
+    note_tried(t, outcome, status);
+    close_attempt(t, status);
+    /* Back to the state before the attempt. */
+    t->status = 0;
+    t->t_upstream = t->t_first_byte = t->t_client_head = 0;
+    t->interim = false;
+    t->req_sent = false;
+    t->resp_body = BODY_NONE;
+    t->replayable = false;
+    nbuf_free(&t->replay);
+    t->error = NULL;
+    x->resp_head = NULL;
+    x->usage_on = x->stream = false;
+    x->req_head_sent = false;
+    x->buffer_resp = x->resp_held = false;
+    nbuf_free(&x->resp_body);
+    if (t->c->head.framing != HTTP1_BODY_NONE && !x->holding) {
+        x->holding = true; /* a retained body: sent whole from now on */
+        x->body_complete = true;
+    }
+    x->retry_exclude = x->retry_be == t->be ? t->server_idx : -1;
+    if (x->retry_be != t->be) {
+        t->be = x->retry_be;
+        stat_add(&t->be->stats[t->c->w->id].requests, 1);
+    }
+    t->srv = NULL;
+    if (!plugin_host()->txn_timer_start((sl_txn *)t, x->retry_delay_ms, retry_fire, t)) {
+        t->error = "retry could not be scheduled";
+        txn_error(t, 502, "server_error", "upstream_error", "the upstream server failed");
+    }
+}

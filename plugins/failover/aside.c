@@ -1,0 +1,54 @@
+/* aside.c - servers set aside after answering with retry-after, shared by all
+ * workers without a lock. A slot is claimed once for a server (CAS on its key)
+ * and never freed; a full table only means a server is not set aside. */
+#include "failover.h"
+
+uint64_t fo_server_key(sl_str backend, sl_str server)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < backend.len; i++)
+        h = (h ^ (unsigned char)backend.ptr[i]) * 1099511628211ull;
+    h = (h ^ '/') * 1099511628211ull;
+    for (size_t i = 0; i < server.len; i++)
+        h = (h ^ (unsigned char)server.ptr[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static struct fo_aside *slot(struct fo *fo, uint64_t key, bool claim)
+{
+    for (uint32_t i = 0; i < FO_ASIDE_SLOTS; i++) {
+        struct fo_aside *s = &fo->aside[(key + i) % FO_ASIDE_SLOTS];
+        uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
+        if (k == key)
+            return s;
+        if (k == 0) {
+            if (!claim)
+                return NULL;
+            uint64_t expect = 0;
+            if (atomic_compare_exchange_strong(&s->key, &expect, key) || expect == key)
+                return s;
+        }
+    }
+    return NULL;
+}
+
+void fo_aside_set(struct fo *fo, uint64_t key, uint64_t until_ms)
+{
+    struct fo_aside *s = slot(fo, key, true);
+    if (!s)
+        return;
+    atomic_store_explicit(&s->until_ms, until_ms, memory_order_relaxed);
+    uint64_t any = atomic_load_explicit(&fo->aside_any_until, memory_order_relaxed);
+    while (any < until_ms &&
+           !atomic_compare_exchange_weak_explicit(&fo->aside_any_until, &any, until_ms, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+
+bool fo_aside_is(struct fo *fo, uint64_t key, uint64_t now_ms)
+{
+    if (atomic_load_explicit(&fo->aside_any_until, memory_order_relaxed) <= now_ms)
+        return false; /* the usual case: one load */
+    struct fo_aside *s = slot(fo, key, false);
+    return s && atomic_load_explicit(&s->until_ms, memory_order_relaxed) > now_ms;
+}
