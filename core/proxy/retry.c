@@ -148,7 +148,8 @@ void retry_start(struct txn *t, int outcome, int status)
         x->body_complete = true;
     }
     x->retry_exclude = x->retry_be == t->be ? t->server_idx : -1;
-    if (x->retry_be != t->be) {
+    if (x->retry_be != t->be) { /* the request leaves this backend: its answer here */
+        stat_add(&t->be->stats[t->c->w->id].responses[stats_class(status)], 1);
         t->be = x->retry_be;
         stat_add(&t->be->stats[t->c->w->id].requests, 1);
     }

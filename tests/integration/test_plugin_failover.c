@@ -382,6 +382,61 @@ static void unreachable_servers_end_in_a_502_after_the_attempts(void)
     CHECK_EQ_INT(sluice_stop(&s), 0);
 }
 
+/* A server silent past timeouts.server is a failed attempt too. */
+static void a_silent_server_times_out_and_the_next_one_answers(void)
+{
+    struct mock a, b;
+    START_MOCK(&a, "a", "--latency", "5s");
+    START_MOCK(&b, "b");
+    struct sluice s;
+    REQUIRE(mock_stop_on_failure(sluice_start(&s, HEAD
+        "    timeouts: {server: 300ms}\n"
+        "    filters:\n"
+        "      - plugin: failover\n"
+        "        config: {on: [timeout], backoff: 1ms}\n"
+        "    servers:\n"
+        "      - {name: a, url: \"http://127.0.0.1:%d/v1\"}\n"
+        "      - {name: b, url: \"http://127.0.0.1:%d/v1\", priority: 1}\n",
+        sluice_plugin_dir(), a.port, b.port), &a, &b, NULL));
+    struct http_resp r;
+    char who[32];
+    CHECK_EQ_INT(chat(&s, CHAT, &r), 200);
+    CHECK_STR_EQ(served_by(&r, who, sizeof who), "b");
+    CHECK_MSG_(r.total_ms >= 250 && r.total_ms < 3000, "answered after %.0f ms", r.total_ms);
+    http_resp_free(&r);
+    CHECK(sluice_and_mocks_stopped(&s, &a, &b, NULL));
+}
+
+/* A client that leaves while its retry waits for the backoff takes the retry with
+ * it: the next server never sees the request. */
+static void a_client_leaving_during_the_backoff_cancels_the_retry(void)
+{
+    struct mock a, b;
+    START_MOCK(&a, "a", "--fail-status", "503");
+    START_MOCK(&b, "b");
+    struct sluice s;
+    REQUIRE(mock_stop_on_failure(sluice_start(&s, HEAD_LOGGED
+        "    filters:\n"
+        "      - plugin: failover\n"
+        "        config: {backoff: 3s}\n"
+        "    servers:\n"
+        "      - {name: a, url: \"http://127.0.0.1:%d/v1\"}\n"
+        "      - {name: b, url: \"http://127.0.0.1:%d/v1\", priority: 1}\n",
+        sluice_plugin_dir(), a.port, b.port), &a, &b, NULL));
+    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    struct http_req q = {.url = sluice_url(&s, "/v1/chat/completions"), .headers = hdrs, .body = CHAT,
+                         .timeout_ms = 300};
+    struct http_resp r;
+    http_do(NULL, &q, &r);
+    CHECK_EQ_INT(r.status, 0); /* curl gave up first */
+    http_resp_free(&r);
+    /* the transaction ends when sluice sees the close: logged as 499 */
+    CHECK(wait_file_has(&s, "access.log", "\"status\":499", WAIT_MS));
+    CHECK_EQ_INT(mock_stat(&a, "requests"), 1);
+    CHECK_EQ_INT(mock_stat(&b, "requests"), 0);
+    CHECK(sluice_and_mocks_stopped(&s, &a, &b, NULL));
+}
+
 /* ---- (5) streams: before the first byte, never after ---- */
 
 static void a_stream_fails_over_before_its_first_byte(void)
@@ -598,6 +653,8 @@ TEST_MAIN(
     RUN(a_429_with_nowhere_to_go_reaches_the_client)
     RUN(all_servers_down_is_a_503_at_once)
     RUN(unreachable_servers_end_in_a_502_after_the_attempts)
+    RUN(a_silent_server_times_out_and_the_next_one_answers)
+    RUN(a_client_leaving_during_the_backoff_cancels_the_retry)
     RUN(a_stream_fails_over_before_its_first_byte)
     RUN(an_upstream_dying_mid_stream_ends_the_stream_without_retry)
     RUN(the_fallback_gets_the_body_with_its_own_credentials_and_model_map)
