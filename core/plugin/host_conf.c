@@ -204,6 +204,17 @@ static int32_t h_node_size(sl_config *cfg, const sl_node *n, uint64_t *out)
     return SL_OK;
 }
 
+static int32_t h_config_backend(sl_config *cfg, sl_str name)
+{
+    const struct plugin_cfg *pc = (const struct plugin_cfg *)cfg;
+    for (size_t i = 0; i < pc->c->backend_count; i++) {
+        const char *n = pc->c->backends[i].name;
+        if (strlen(n) == name.len && !memcmp(n, name.ptr, name.len))
+            return SL_OK;
+    }
+    return SL_NOT_FOUND;
+}
+
 void host_fill_conf(sl_host *h)
 {
     h->config_root = h_config_root;
@@ -222,4 +233,5 @@ void host_fill_conf(sl_host *h)
     h->node_bool = h_node_bool;
     h->node_duration_ms = h_node_duration_ms;
     h->node_size = h_node_size;
+    h->config_backend = h_config_backend;
 }

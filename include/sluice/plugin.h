@@ -395,6 +395,12 @@ typedef struct sl_host {
                       sl_store_cb cb, void *arg);
     int32_t (*kv_set)(sl_store *st, sl_worker *w, sl_str key, sl_str value, uint64_t ttl_ms);
     int32_t (*kv_del)(sl_store *st, sl_worker *w, sl_str key);
+
+    /* -- 1.1 (test SL_HAS(host, sl_host, config_backend): a 1.0 host lacks it) -- */
+    /* create() only: SL_OK when the configuration being loaded has a backend of
+     * that name, else SL_NOT_FOUND; for checking names a plugin's configuration
+     * refers to (failover's fallback) under `sluice -t`. */
+    int32_t (*config_backend)(sl_config *cfg, sl_str name);
 } sl_host;
 
 /* ---- the plugin's descriptor ---- */

@@ -89,8 +89,8 @@ static bool read_delay(const sl_host *h, sl_config *cfg, const sl_node *n, const
     return true;
 }
 
-/* fallback: a backend name or a list of them, tried in order. Whether they exist
- * is only known to the host: a missing one is reported when first used. */
+/* fallback: a backend name or a list of them, tried in order; each must exist
+ * (a 1.0 host cannot tell: a missing one is then skipped at run time). */
 static bool read_fallback(const sl_host *h, sl_config *cfg, const sl_node *n, struct fo *fo)
 {
     if (!n)
@@ -107,6 +107,13 @@ static bool read_fallback(const sl_host *h, sl_config *cfg, const sl_node *n, st
         sl_str s = scalar(h, item) ? h->node_str(item) : SL_STR_NULL;
         if (!s.len || s.len >= FO_NAME_MAX) {
             h->config_error(cfg, item, "`fallback` items are backend names");
+            ok = false;
+            continue;
+        }
+        if (SL_HAS(h, sl_host, config_backend) && h->config_backend(cfg, s) != SL_OK) {
+            char msg[FO_NAME_MAX + 64];
+            snprintf(msg, sizeof msg, "`fallback`: there is no backend '%.*s'", (int)s.len, s.ptr);
+            h->config_error(cfg, item, msg);
             ok = false;
             continue;
         }

@@ -192,6 +192,15 @@
     X(sl_plugin, on_response_body, 104, 8)        \
     X(sl_plugin, on_end, 112, 8)
 
+/* 1.1: sl_host.config_backend. */
+#if SL_ABI_VERSION_MINOR >= 1
+#define HOST_FIELDS_1_1(X) X(sl_host, config_backend, 520, 8)
+#define HOST_SIGS_1_1(G) G(sl_host, config_backend, int32_t (*)(sl_config *, sl_str))
+#else
+#define HOST_FIELDS_1_1(X)
+#define HOST_SIGS_1_1(G)
+#endif
+
 #define ALL_FIELDS(X)                 \
     STR_FIELDS_1_0(X)                 \
     ATTEMPT_FIELDS_1_0(X)             \
@@ -202,6 +211,7 @@
     SUBREQ_OPTS_FIELDS_1_0(X)         \
     SUBREQ_RESULT_FIELDS_1_0(X)       \
     HOST_FIELDS_1_0(X)                \
+    HOST_FIELDS_1_1(X)                \
     PLUGIN_FIELDS_1_0(X)
 
 /* S(type, size in 1.0, size now). sl_str never grows (it has no size field). */
@@ -214,7 +224,7 @@
     S(sl_store_result, 40, 40)            \
     S(sl_subreq_opts, 88, 88)             \
     S(sl_subreq_result, 56, 56)           \
-    S(sl_host, 520, 520)                  \
+    S(sl_host, 520, 528)                  \
     S(sl_plugin, 120, 120)
 
 #ifdef ABI_LAYOUT_FROZEN_V10
@@ -358,6 +368,7 @@ ALL_SIZES(STATIC_SIZE)
 
 #define STATIC_SIG(T, f, ...) _Static_assert(SIG_OK(T, f, __VA_ARGS__), #T "." #f " type");
 HOST_SIGS_1_0(STATIC_SIG)
+HOST_SIGS_1_1(STATIC_SIG)
 PLUGIN_SIGS_1_0(STATIC_SIG)
 _Static_assert(_Generic((sl_store_cb)0, void (*)(void *, const sl_store_result *): 1, default: 0),
                "sl_store_cb");

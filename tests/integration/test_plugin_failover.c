@@ -627,6 +627,7 @@ static void bad_configuration_is_refused_at_its_line(void)
         {"{backoff: soon}", "9:46: 'soon' is not a duration"},
         {"{backoff: 2s, max_backoff: 1s}", "9:63: `max_backoff` is less than `backoff`"},
         {"{fallback: [[x]]}", "9:48: `fallback` items are backend names"},
+        {"{fallback: [llm, nope]}", "9:53: `fallback`: there is no backend 'nope'"},
         {"{atempts: 2}", "9:37: unknown key 'atempts' in the configuration of plugin 'failover'; did you mean 'attempts'?"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
