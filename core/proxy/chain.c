@@ -334,15 +334,16 @@ static int64_t retry_after_ms(const struct http1_head *h)
 static bool run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct http1_head *h, int status)
 {
     struct txn_ext *x = t->x;
+    bool none = outcome_code == SL_OUTCOME_NO_SERVER;
     sl_attempt a = {
         .size = sizeof a,
         .number = t->attempts,
         .outcome = outcome_code,
         .status = h ? h->status : 0,
-        .server_index = (uint32_t)t->server_idx,
+        .server_index = none ? UINT32_MAX : (uint32_t)t->server_idx,
         .backend = {t->be->conf->name, strlen(t->be->conf->name)},
-        .server = {t->srv->conf->name, strlen(t->srv->conf->name)},
-        .duration_us = (uint64_t)((proxy_now(t->c->w) - t->t_upstream) * 1e6),
+        .server = none ? (sl_str){"", 0} : (sl_str){t->srv->conf->name, strlen(t->srv->conf->name)},
+        .duration_us = none ? 0 : (uint64_t)((proxy_now(t->c->w) - t->t_upstream) * 1e6),
         .retry_after_ms = retry_after_ms(h),
     };
     const struct chain *ch = t->chain;
@@ -350,6 +351,8 @@ static bool run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct 
     x->in_attempt = true;
     for (uint32_t i = 0; i < ch->count; i++) {
         const struct filter *f = ch->items[i];
+        if (none && f->p->abi_minor < 1)
+            continue; /* a 1.0 plugin knows no such outcome */
         if (f->p->on_attempt && f->p->on_attempt(f->inst, (sl_txn *)t, &a) == SL_RETRY)
             asked = true;
     }
@@ -366,6 +369,12 @@ static bool run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct 
 bool chain_attempt_failed(struct txn *t, int outcome_code, int status)
 {
     return t->srv && run_attempt_hooks(t, outcome_code, NULL, status);
+}
+
+bool chain_no_server(struct txn *t)
+{
+    t->srv = NULL;
+    return run_attempt_hooks(t, SL_OUTCOME_NO_SERVER, NULL, 503);
 }
 
 static void start_usage(struct txn *t, const struct http1_head *h)

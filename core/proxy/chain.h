@@ -112,6 +112,9 @@ void chain_response_end(struct txn *t);
 /* on_attempt for an attempt that failed before its head: true when a filter asked
  * for a retry (the attempt's connection is gone, the next one is scheduled). */
 bool chain_attempt_failed(struct txn *t, int outcome, int status);
+/* on_attempt when no server of the backend was usable (plugins of ABI 1.1 on):
+ * true when a filter asked for a retry on another backend. */
+bool chain_no_server(struct txn *t);
 /* Sends the response a filter set (respond/respond_error), or fails closed. */
 void chain_respond_now(struct txn *t, const struct filter *f);
 void chain_fail_now(struct txn *t, const struct filter *f, const char *hook);

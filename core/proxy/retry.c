@@ -52,7 +52,7 @@ static bool has_candidate(const struct backend_rt *be, int exclude)
 int32_t retry_request(struct txn *t, sl_str backend, uint64_t delay_ms)
 {
     struct txn_ext *x = t->x;
-    if (!x || x->ended || !x->in_attempt || x->retry_set || t->resp_started || !t->srv)
+    if (!x || x->ended || !x->in_attempt || x->retry_set || t->resp_started)
         return SL_ERR_STATE;
     if (!body_replayable(t))
         return SL_ERR_STATE;
@@ -62,7 +62,7 @@ int32_t retry_request(struct txn *t, sl_str backend, uint64_t delay_ms)
         if (!be)
             return SL_NOT_FOUND;
     }
-    if (!has_candidate(be, be == t->be ? t->server_idx : -1))
+    if (!has_candidate(be, be == t->be && t->srv ? t->server_idx : -1))
         return SL_NOT_FOUND;
     x->retry_set = true;
     x->retry_be = be;
@@ -81,14 +81,15 @@ static void note_tried(struct txn *t, int outcome, int status)
         x->tried[0] = '\0';
     }
     char what[16];
-    const char *w = outcome == SL_OUTCOME_CONNECT_ERROR ? "connect_error"
+    const char *w = outcome == SL_OUTCOME_NO_SERVER     ? "no_usable_server"
+                    : outcome == SL_OUTCOME_CONNECT_ERROR ? "connect_error"
                     : outcome == SL_OUTCOME_TIMEOUT     ? "timeout"
                     : outcome == SL_OUTCOME_RESET       ? "reset"
                     : outcome == SL_OUTCOME_BAD_RESPONSE ? "bad_response"
                                                          : what;
     snprintf(what, sizeof what, "%d", status);
     int n = snprintf(x->tried + x->tried_len, TRIED_MAX - x->tried_len, "%s%s/%s:%s", x->tried_len ? "," : "",
-                     t->be->conf->name, t->srv->conf->name, w);
+                     t->be->conf->name, t->srv ? t->srv->conf->name : "-", w);
     if (n > 0 && x->tried_len + (uint32_t)n < TRIED_MAX)
         x->tried_len += (uint32_t)n;
     else
@@ -128,7 +129,8 @@ void retry_start(struct txn *t, int outcome, int status)
 {
     struct txn_ext *x = t->x;
     note_tried(t, outcome, status);
-    close_attempt(t, status);
+    if (t->srv)
+        close_attempt(t, status);
     /* Back to the state before the attempt. */
     t->status = 0;
     t->t_upstream = t->t_first_byte = t->t_client_head = 0;
@@ -147,7 +149,7 @@ void retry_start(struct txn *t, int outcome, int status)
         x->holding = true; /* a retained body: sent whole from now on */
         x->body_complete = true;
     }
-    x->retry_exclude = x->retry_be == t->be ? t->server_idx : -1;
+    x->retry_exclude = x->retry_be == t->be && t->srv ? t->server_idx : -1;
     if (x->retry_be != t->be) { /* the request leaves this backend: its answer here */
         stat_add(&t->be->stats[t->c->w->id].responses[stats_class(status)], 1);
         t->be = x->retry_be;

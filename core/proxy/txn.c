@@ -417,6 +417,8 @@ bool txn_dispatch(struct txn *t, int exclude)
     if (t->server_idx == -2)
         return false; /* a filter answered */
     if (t->server_idx < 0) {
+        if (t->x && chain_no_server(t))
+            return false; /* a filter moves the request to another backend */
         t->error = "no usable server";
         txn_error(t, 503, "server_error", "no_usable_server", "no server of this backend is usable");
         return false;

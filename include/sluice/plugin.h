@@ -119,6 +119,10 @@ typedef struct sl_store sl_store;     /* shared counters and key/value store */
 #define SL_OUTCOME_TIMEOUT 2       /* connect or server timeout before the head */
 #define SL_OUTCOME_RESET 3         /* the connection broke before the head */
 #define SL_OUTCOME_BAD_RESPONSE 4  /* a head sluice refused to relay */
+/* 1.1, only to plugins built for 1.1 or later: no server of the backend was
+ * usable, nothing was sent (server empty, server_index UINT32_MAX, status 0); a
+ * filter may retry() on another backend. */
+#define SL_OUTCOME_NO_SERVER 5
 
 /* sl_txn_end.flags */
 #define SL_END_LOCAL 0x1u          /* answered by a filter or by sluice itself */

@@ -29,7 +29,10 @@
  *   on_attempt       on a failed attempt: sets the server aside when it sent
  *                    retry-after, then asks host->retry() for another server of
  *                    the backend (the host never takes the one that just failed),
- *                    else the next fallback backend; returns SL_RETRY. No retry
+ *                    else the next fallback backend; returns SL_RETRY. When
+ *                    no server of the backend is usable at all (down, drained,
+ *                    circuits open), the request moves to the next fallback at
+ *                    once, without using an attempt. No retry
  *                    once a response byte reached the client (host->retry() then
  *                    refuses), so a stream that broke after its first byte ends,
  *                    it is never spliced.
@@ -155,10 +158,28 @@ static uint64_t backoff_ms(const struct fo *fo, uint32_t n)
     return d / 2 + rng_next(fo->h) % (d - d / 2 + 1);
 }
 
+/* Nothing of the backend was usable (ABI 1.1): nothing was sent, so no attempt
+ * is used up and there is nothing to wait for; only a fallback can help. */
+static int32_t no_server(struct fo *fo, sl_txn *t)
+{
+    struct fo_txn *st = txn_state(fo, t, true);
+    while (st && st->fb_next < fo->fallback_count) {
+        const char *fb = fo->fallback[st->fb_next++];
+        int32_t r = fo->h->retry(t, (sl_str){fb, strlen(fb)}, 0);
+        if (r == SL_OK)
+            return SL_RETRY;
+        if (r != SL_NOT_FOUND)
+            break;
+    }
+    return SL_CONTINUE;
+}
+
 static int32_t fo_attempt(void *inst, sl_txn *t, const sl_attempt *a)
 {
     struct fo *fo = inst;
     const sl_host *h = fo->h;
+    if (a->outcome == SL_OUTCOME_NO_SERVER)
+        return no_server(fo, t);
     if (!failed(fo, a))
         return SL_CONTINUE;
     if (a->outcome == SL_OUTCOME_RESPONSE && a->retry_after_ms >= 0) {

@@ -192,13 +192,15 @@
     X(sl_plugin, on_response_body, 104, 8)        \
     X(sl_plugin, on_end, 112, 8)
 
-/* 1.1: sl_host.config_backend. */
+/* 1.1: sl_host.config_backend, SL_OUTCOME_NO_SERVER. */
 #if SL_ABI_VERSION_MINOR >= 1
 #define HOST_FIELDS_1_1(X) X(sl_host, config_backend, 520, 8)
 #define HOST_SIGS_1_1(G) G(sl_host, config_backend, int32_t (*)(sl_config *, sl_str))
+#define CODES_1_1(C) C(SL_OUTCOME_NO_SERVER, 5)
 #else
 #define HOST_FIELDS_1_1(X)
 #define HOST_SIGS_1_1(G)
+#define CODES_1_1(C)
 #endif
 
 #define ALL_FIELDS(X)                 \
@@ -380,6 +382,7 @@ _Static_assert(_Generic((sl_plugin_entry_fn)0, const sl_plugin *(*)(void): 1, de
 
 #define STATIC_CODE(name, v) _Static_assert((long long)(name) == (long long)(v), #name);
 CODES_1_0(STATIC_CODE)
+CODES_1_1(STATIC_CODE)
 
 /* ---- the same at run time, naming every difference ---- */
 
@@ -445,7 +448,7 @@ struct code_row {
 };
 
 #define CODE_ROW(name, v) {#name, (long long)(name), (long long)(v)},
-static const struct code_row codes[] = {CODES_1_0(CODE_ROW)};
+static const struct code_row codes[] = {CODES_1_0(CODE_ROW) CODES_1_1(CODE_ROW)};
 
 static void every_code_has_its_recorded_value(void)
 {
