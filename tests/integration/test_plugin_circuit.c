@@ -3,8 +3,8 @@
  * requests after `failures` in a row (or an `error_rate`), a probe goes to it after
  * `cooldown` and closes or reopens the circuit, backups take over while primaries
  * are open, everything open is a 503 at once, and /metrics, /stats and the log tell
- * the story. Cooldowns are 300 ms; every wait is a bounded poll. No health checks:
- * they would add requests to the mocks' counts. */
+ * the story. Cooldowns are 300 ms to 1 s; every wait is a bounded poll. No health
+ * checks: they would add requests to the mocks' counts. */
 #include "harness.h"
 #include "mock_fixture.h"
 #include "sluice_fixture.h"
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Bound of every poll: a 300 ms cooldown and a few requests, with room for a
- * loaded 2-core machine and the sanitizers. */
+/* Bound of every poll: a cooldown of at most 1 s and a few requests, with room
+ * for a loaded 2-core machine and the sanitizers. */
 #define WAIT_MS 5000
 
 /* ---- setup ---- */
@@ -223,7 +223,9 @@ static void probe_after_cooldown_reopens_or_closes(void)
     snprintf(servers, sizeof servers, "%s%s", server(l1, sizeof l1, "a", a.port, 0),
              server(l2, sizeof l2, "b", b.port, 0));
     struct sluice s;
-    REQUIRE(mock_stop_on_failure(start(&s, 1, "failures: 2, cooldown: 300ms", servers), &a, &b,
+    /* 1 s: the checks of "nothing for a within the cooldown" need the time of a
+     * few requests, even on a loaded machine. */
+    REQUIRE(mock_stop_on_failure(start(&s, 1, "failures: 2, cooldown: 1s", servers), &a, &b,
                                  NULL));
     send_n(&s, 4, "b", NULL); /* a, b, a, b: two failures in a row on a */
     REQUIRE_EQ_INT(mock_requests(&a), 2);
@@ -251,6 +253,31 @@ static void probe_after_cooldown_reopens_or_closes(void)
     int to_a = 0;
     send_n(&s, 10, "a", &to_a);
     CHECK_EQ_INT(to_a, 5);
+    CHECK(sluice_and_mocks_stopped(&s, &a, &b, NULL));
+}
+
+/* probes: 2 needs two good probes; the circuit stays half-open in between. */
+static void two_probes_close_it_only_when_both_succeed(void)
+{
+    struct mock a, b;
+    START_MOCK(&a, "a");
+    START_MOCK(&b, "b");
+    REQUIRE(mock_set(&a, "{\"status\":503}"));
+    char l1[128], l2[128], servers[256];
+    snprintf(servers, sizeof servers, "%s%s", server(l1, sizeof l1, "a", a.port, 0),
+             server(l2, sizeof l2, "b", b.port, 0));
+    struct sluice s;
+    REQUIRE(mock_stop_on_failure(
+        start(&s, 1, "failures: 1, cooldown: 300ms, probes: 2", servers), &a, &b, NULL));
+    REQUIRE(send_until_mock_sees(&s, &a, 1));
+    CHECK(wait_circuit(&s, "a", 1));
+    REQUIRE(mock_set(&a, "{\"status\":0}"));
+    REQUIRE(send_until_mock_sees(&s, &a, 2));
+    CHECK(proc_wait_output(s.p, "llm/a half-open: cooldown over, letting 2 probes through", 2000));
+    CHECK(wait_circuit(&s, "a", 2)); /* one good probe of two */
+    REQUIRE(send_until_mock_sees(&s, &a, 3));
+    CHECK(wait_circuit(&s, "a", 0));
+    CHECK(proc_wait_output(s.p, "llm/a closed after 2 good probes", 2000));
     CHECK(sluice_and_mocks_stopped(&s, &a, &b, NULL));
 }
 
@@ -305,7 +332,7 @@ static void backup_takes_over_while_primaries_are_open_and_hands_back(void)
     snprintf(servers, sizeof servers, "%s%s%s", server(l1, sizeof l1, "a1", a1.port, 0),
              server(l2, sizeof l2, "a2", a2.port, 0), server(l3, sizeof l3, "b", b.port, 1));
     struct sluice s;
-    REQUIRE(mock_stop_on_failure(start(&s, 1, "failures: 2, cooldown: 300ms", servers), &a1, &a2,
+    REQUIRE(mock_stop_on_failure(start(&s, 1, "failures: 2, cooldown: 1s", servers), &a1, &a2,
                                  &b, NULL));
     int to_b = 0;
     send_n(&s, 4, "b", &to_b); /* a1, a2, a1, a2: both open */
@@ -560,6 +587,7 @@ static void good_configs_check_ok(void)
 
 TEST_MAIN(RUN(opens_after_consecutive_failures_and_traffic_goes_elsewhere)
           RUN(probe_after_cooldown_reopens_or_closes)
+          RUN(two_probes_close_it_only_when_both_succeed)
           RUN(all_open_is_503_at_once_without_upstream_requests)
           RUN(backup_takes_over_while_primaries_are_open_and_hands_back)
           RUN(error_rate_opens_only_after_min_requests)
