@@ -22,15 +22,21 @@ static sl_str entry_server(const struct cb_entry *e)
     return (sl_str){e->names + e->backend_len + 1, e->server_len};
 }
 
-/* Publishes and logs a transition the caller won. Names are configuration
- * names, never secrets. */
-static void announce(const struct cb *cb, const struct cb_entry *e, int32_t state, int32_t level,
+/* Publishes and logs a transition the caller won (to word `mine`). Names are
+ * configuration names, never secrets. */
+static void announce(const struct cb *cb, struct cb_entry *e, uint64_t mine, int32_t level,
                      const char *what)
 {
     char msg[512];
     snprintf(msg, sizeof msg, "circuit_breaker: %s/%s %s", e->names, e->names + e->backend_len + 1,
              what);
-    cb->h->circuit_report(entry_backend(e), entry_server(e), state);
+    cb->h->circuit_report(entry_backend(e), entry_server(e), (int32_t)CB_W_STATE(mine));
+    /* A later transition may have reported before this one did: whoever sees a
+     * newer generation after reporting reports again, so the last report is the
+     * current state. */
+    uint64_t w = atomic_load_explicit(&e->word, memory_order_acquire);
+    if (CB_W_GEN(w) != CB_W_GEN(mine))
+        cb->h->circuit_report(entry_backend(e), entry_server(e), (int32_t)CB_W_STATE(w));
     cb->h->log(level, msg);
 }
 
@@ -45,7 +51,7 @@ bool cb_to_open(const struct cb *cb, struct cb_entry *e, uint64_t seen, const ch
     if (!atomic_compare_exchange_strong_explicit(&e->word, &seen, next, memory_order_acq_rel,
                                                  memory_order_acquire))
         return false;
-    announce(cb, e, SL_CIRCUIT_OPEN, SL_LOG_WARN, why);
+    announce(cb, e, next, SL_LOG_WARN, why);
     return true;
 }
 
@@ -58,7 +64,7 @@ static bool to_half_open(const struct cb *cb, struct cb_entry *e, uint64_t seen)
     char what[64];
     snprintf(what, sizeof what, "half-open: cooldown over, letting %u probe%s through", cb->probes,
              cb->probes == 1 ? "" : "s");
-    announce(cb, e, SL_CIRCUIT_HALF_OPEN, SL_LOG_INFO, what);
+    announce(cb, e, next, SL_LOG_INFO, what);
     return true;
 }
 
@@ -74,7 +80,7 @@ static bool to_closed(const struct cb *cb, struct cb_entry *e, uint64_t seen)
     char what[64];
     snprintf(what, sizeof what, "closed after %u good probe%s", cb->probes,
              cb->probes == 1 ? "" : "s");
-    announce(cb, e, SL_CIRCUIT_CLOSED, SL_LOG_INFO, what);
+    announce(cb, e, next, SL_LOG_INFO, what);
     return true;
 }
 
