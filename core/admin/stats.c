@@ -1,6 +1,8 @@
 /* stats.c - sums over workers and the JSON views: /stats, /ready, one server. */
 #include "admin/admin.h"
 
+#include "sluice/plugin.h" /* SL_CIRCUIT_* */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,16 @@ static void w_url(json_writer *w, const struct conf_url *u)
     json_w_str_n(w, buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+/* A circuit state as a circuit_breaker filter reported it (SL_CIRCUIT_*). */
+static const char *circuit_name(uint32_t state)
+{
+    switch (state) {
+    case SL_CIRCUIT_OPEN: return "open";
+    case SL_CIRCUIT_HALF_OPEN: return "half_open";
+    default: return "closed";
+    }
+}
+
 struct server_ctx {
     const struct runtime *rt;
     const struct server_rt *s;
@@ -130,6 +142,8 @@ static void w_server(json_writer *w, const void *ctx)
     json_w_str(w, state < CONF_STATE_COUNT ? conf_state_names[state] : "unknown");
     json_w_key(w, "health");
     json_w_str(w, atomic_load_explicit(&s->up, memory_order_relaxed) ? "up" : "down");
+    json_w_key(w, "circuit");
+    json_w_str(w, circuit_name(atomic_load_explicit(&s->circuit, memory_order_relaxed)));
     json_w_key(w, "usable");
     json_w_bool(w, server_usable(s));
     json_w_key(w, "weight");

@@ -71,7 +71,7 @@ static void post_drain_sets_state_and_answers_the_server(void)
     CHECK_EQ_INT(atomic_load(&b->state), CONF_STATE_DRAIN);
     CHECK_STR_EQ(rep.body,
                  "{\"name\":\"b\",\"backend\":\"llm\",\"url\":\"http://127.0.0.1:1\",\"state\":\"drain\","
-                 "\"health\":\"up\",\"usable\":false,\"weight\":1,\"priority\":1,\"inflight\":2,"
+                 "\"health\":\"up\",\"circuit\":\"closed\",\"usable\":false,\"weight\":1,\"priority\":1,\"inflight\":2,"
                  "\"requests\":5,\"responses\":{\"1xx\":0,\"2xx\":0,\"3xx\":0,\"4xx\":0,\"5xx\":0},"
                  "\"bytes_in\":0,\"bytes_out\":0,\"upstream_connects\":0,\"connect_errors\":0,"
                  "\"timeouts\":0,\"retries\":0,\"latency_ms\":{\"p50\":null,\"p99\":null}}\n");
@@ -177,6 +177,7 @@ static void stats_json_sums_workers(void)
     stat_add(&f0->connections, 2);
     stats_hist_add(&f0->duration, 1500);
     stat_add(&rt->global[1].connections, 5);
+    atomic_store(&rt->backends[1].servers[0].circuit, 2u); /* SL_CIRCUIT_HALF_OPEN */
     call(rt, ADMIN_GET, "/stats", NULL, false, &rep);
     REQUIRE_EQ_INT(rep.status, 200);
     json_token tok[512];
@@ -213,6 +214,7 @@ static void stats_json_sums_workers(void)
     CHECK(json_str_eq(&d, json_find(&d, c, "name"), "c"));
     CHECK(json_str_eq(&d, json_find(&d, c, "state"), "ready"));
     CHECK(json_str_eq(&d, json_find(&d, c, "health"), "up"));
+    CHECK(json_str_eq(&d, json_find(&d, c, "circuit"), "half_open"));
     CHECK_EQ_INT(json_type(&d, json_find(&d, c, "backend")), JSON_NONE);
     runtime_release(rt);
 }
