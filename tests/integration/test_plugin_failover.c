@@ -560,7 +560,105 @@ static void the_fallback_gets_the_body_with_its_own_credentials_and_model_map(vo
     CHECK(sluice_and_mocks_stopped(&s, &fb, NULL));
 }
 
-/* ---- (7) bounds ---- */
+/* ---- (7) nothing usable in the backend: straight to the fallback ---- */
+
+static long post_state(struct sluice *s, const char *server, const char *state)
+{
+    char path[128], body[64];
+    snprintf(path, sizeof path, "/servers/llm/%s", server);
+    snprintf(body, sizeof body, "{\"state\":\"%s\"}", state);
+    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    struct http_req q = {.method = "POST", .url = sluice_admin_url(s, path), .body = body, .headers = hdrs};
+    struct http_resp r;
+    long st = http_do(NULL, &q, &r);
+    http_resp_free(&r);
+    return st;
+}
+
+static void a_backend_with_no_usable_server_hands_over_to_its_fallback_at_once(void)
+{
+    struct mock a, fb;
+    START_MOCK(&a, "a");
+    START_MOCK(&fb, "fb");
+    struct sluice s;
+    REQUIRE(mock_stop_on_failure(sluice_start(&s, HEAD_LOGGED
+        "    filters:\n"
+        "      - plugin: failover\n"
+        "        config: {attempts: 1, backoff: 2s, fallback: [spare]}\n"
+        "    servers:\n"
+        "      - {name: a, url: \"http://127.0.0.1:%d/v1\"}\n"
+        "  - name: spare\n"
+        "    servers:\n"
+        "      - {name: fb, url: \"http://127.0.0.1:%d/v1\"}\n",
+        sluice_plugin_dir(), a.port, fb.port), &a, &fb, NULL));
+    CHECK_EQ_INT(post_state(&s, "a", "maint"), 200);
+    struct http_resp r;
+    char who[32];
+    /* no attempt is used up and no backoff waited: attempts 1 still reaches fb */
+    CHECK_EQ_INT(chat(&s, CHAT, &r), 200);
+    CHECK_STR_EQ(served_by(&r, who, sizeof who), "fb");
+    CHECK_MSG_(r.total_ms < 1000, "the hand-over took %.0f ms", r.total_ms);
+    http_resp_free(&r);
+    CHECK(wait_file_has(&s, "access.log", "\"attempts\":1,\"retries\":\"llm/-:no_usable_server\"", WAIT_MS));
+    CHECK_EQ_INT(post_state(&s, "a", "ready"), 200);
+    CHECK_EQ_INT(chat(&s, CHAT, &r), 200);
+    CHECK_STR_EQ(served_by(&r, who, sizeof who), "a");
+    http_resp_free(&r);
+    CHECK_EQ_INT(mock_stat(&a, "requests"), 1);
+    CHECK(sluice_and_mocks_stopped(&s, &a, &fb, NULL));
+}
+
+/* The worked example of docs/resilience.md in small: a single-server primary
+ * behind circuit_breaker and failover. Its failures are retried on the fallback;
+ * once its circuit opens it gets no request until the cooldown's probe, and the
+ * clients never see an error. */
+static void circuit_and_failover_together_keep_clients_whole(void)
+{
+    struct mock a, fb;
+    START_MOCK(&a, "a", "--fail-status", "503");
+    START_MOCK(&fb, "fb");
+    struct sluice s;
+    REQUIRE(mock_stop_on_failure(sluice_start(&s, HEAD
+        "    filters:\n"
+        "      - plugin: circuit_breaker\n"
+        "        config: {failures: 3, cooldown: 1s}\n"
+        "      - plugin: failover\n"
+        "        config: {backoff: 1ms, fallback: [spare]}\n"
+        "    servers:\n"
+        "      - {name: a, url: \"http://127.0.0.1:%d/v1\"}\n"
+        "  - name: spare\n"
+        "    servers:\n"
+        "      - {name: fb, url: \"http://127.0.0.1:%d/v1\"}\n",
+        sluice_plugin_dir(), a.port, fb.port), &a, &fb, NULL));
+    for (int i = 0; i < 20; i++) {
+        struct http_resp r;
+        char who[32];
+        CHECK_EQ_INT(chat(&s, CHAT, &r), 200);
+        CHECK_STR_EQ(served_by(&r, who, sizeof who), "fb");
+        http_resp_free(&r);
+    }
+    CHECK_EQ_INT(mock_stat(&a, "requests"), 3); /* then the circuit opened */
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_circuit_state", "backend=\"llm\",server=\"a\""), 1);
+    /* a heals; after the cooldown a request probes it and closes the circuit */
+    struct http_resp r;
+    http_post_json(mock_url(&a, "/mock/config"), "{\"status\":0}", &r);
+    http_resp_free(&r);
+    double deadline = proc_now_ms() + WAIT_MS;
+    bool back = false;
+    while (!back && proc_now_ms() < deadline) {
+        char who[32];
+        CHECK_EQ_INT(chat(&s, CHAT, &r), 200);
+        back = !strcmp(served_by(&r, who, sizeof who), "a");
+        http_resp_free(&r);
+        if (!back)
+            poll(NULL, 0, 50); /* pacing the requests while the cooldown runs */
+    }
+    CHECK(back);
+    CHECK_EQ_INT(sluice_metric(&s, "sluice_circuit_state", "backend=\"llm\",server=\"a\""), 0);
+    CHECK(sluice_and_mocks_stopped(&s, &a, &fb, NULL));
+}
+
+/* ---- (8) bounds ---- */
 
 static void attempts_and_max_body_bound_the_retries(void)
 {
@@ -615,7 +713,7 @@ static void only_the_listed_conditions_are_retried(void)
     CHECK(sluice_and_mocks_stopped(&s, &a, &b, NULL));
 }
 
-/* ---- (8) sluice -t ---- */
+/* ---- (9) sluice -t ---- */
 
 static void bad_configuration_is_refused_at_its_line(void)
 {
@@ -659,6 +757,8 @@ TEST_MAIN(
     RUN(a_stream_fails_over_before_its_first_byte)
     RUN(an_upstream_dying_mid_stream_ends_the_stream_without_retry)
     RUN(the_fallback_gets_the_body_with_its_own_credentials_and_model_map)
+    RUN(a_backend_with_no_usable_server_hands_over_to_its_fallback_at_once)
+    RUN(circuit_and_failover_together_keep_clients_whole)
     RUN(attempts_and_max_body_bound_the_retries)
     RUN(only_the_listed_conditions_are_retried)
     RUN(bad_configuration_is_refused_at_its_line)
