@@ -7,6 +7,7 @@
  *   txn.c       a request's life: route, pick a server, attempts, the end
  *   upstream.c  upstream connections: pools, connect, response parsing
  *   message.c   the heads sluice writes: upstream requests, client responses, errors
+ *   tokens.c    token usage of every response, counted per server (tokens.h)
  *
  * A transaction (struct txn) is the unit filters will hook into; it does not care
  * which HTTP version its client speaks (only client.c does). Connections are
