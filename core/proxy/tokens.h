@@ -3,7 +3,7 @@
  * At each response head (every attempt's) the transaction decides afresh whether
  * the response can carry usage: a 2xx with a JSON or SSE content type, no
  * content-encoding and a body. Only then does it take a scan state (struct
- * txn_tokens, 5.6 KiB, recycled per worker: no allocation per request once warm)
+ * txn_tokens, 5.4 KiB, recycled per worker: no allocation per request once warm)
  * and watch the body bytes as they are relayed (usage.h: bounded memory, nothing
  * buffered). The result is read at the end of the body (filters see it in
  * on_response_body's last call, in on_end and through SL_TXN_*_TOKENS and
