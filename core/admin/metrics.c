@@ -253,6 +253,37 @@ static void circuit_states(struct prom *p, const struct runtime *rt)
         }
 }
 
+/* Rows of a server appear with their first tokens; a model's row shows both types. */
+static void tokens_total(struct prom *p, const struct runtime *rt)
+{
+    static const char *const types[STATS_TOKENS_TYPES] = {"prompt", "completion"};
+    family(p, "sluice_tokens_total", "counter",
+           "Tokens the responses reported (usage), by backend, server, model and type "
+           "(prompt, completion).");
+    for (uint32_t b = 0; b < rt->backend_count; b++)
+        for (uint32_t i = 0; i < rt->backends[b].count; i++) {
+            const struct server_rt *s = &rt->backends[b].servers[i];
+            uint32_t models = stats_tokens_models(s->tokens);
+            for (uint32_t row = 0; row < STATS_TOKENS_ROWS; row++) {
+                if (row >= models && row < STATS_TOKENS_MODELS)
+                    continue;
+                uint64_t v[STATS_TOKENS_TYPES];
+                for (unsigned k = 0; k < STATS_TOKENS_TYPES; k++)
+                    v[k] = stats_tokens_sum(s->tokens, row, (enum stats_token_type)k);
+                if (row >= models && v[0] == 0 && v[1] == 0)
+                    continue; /* "other" and "unknown" only once used */
+                for (unsigned k = 0; k < STATS_TOKENS_TYPES; k++) {
+                    series(p, "sluice_tokens_total", "");
+                    label(p, "backend", rt->backends[b].conf->name);
+                    label(p, "server", s->conf->name);
+                    label(p, "model", stats_tokens_label(s->tokens, row));
+                    label(p, "type", types[k]);
+                    value(p, v[k]);
+                }
+            }
+        }
+}
+
 static void overhead(struct prom *p, const struct runtime *rt)
 {
     struct stats_hist h;
@@ -339,6 +370,7 @@ bool admin_render_metrics(const struct runtime *rt, struct nbuf *out)
     server_gauges(&p, rt);
     health_checks(&p, rt);
     circuit_states(&p, rt);
+    tokens_total(&p, rt);
     filter_counter(&p, rt, "sluice_ratelimit_rejected_total", "Requests a rate limit refused (429), by frontend.",
                    offsetof(struct stats_counters, ratelimit_rejected));
     filter_counter(&p, rt, "sluice_cache_hits_total", "Responses served from a cache, by frontend.",

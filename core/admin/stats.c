@@ -98,6 +98,22 @@ static void w_latency(json_writer *w, const struct stats_hist *h)
     json_w_obj_end(w);
 }
 
+/* Totals over every model; the split by model is in /metrics. */
+static void w_tokens(json_writer *w, const struct stats_tokens *t)
+{
+    uint64_t prompt = stats_tokens_total(t, STATS_TOKENS_PROMPT);
+    uint64_t completion = stats_tokens_total(t, STATS_TOKENS_COMPLETION);
+    json_w_key(w, "tokens");
+    json_w_obj_begin(w);
+    json_w_key(w, "prompt");
+    json_w_uint(w, prompt);
+    json_w_key(w, "completion");
+    json_w_uint(w, completion);
+    json_w_key(w, "total");
+    json_w_uint(w, prompt + completion);
+    json_w_obj_end(w);
+}
+
 static void w_url(json_writer *w, const struct conf_url *u)
 {
     char buf[1024];
@@ -167,6 +183,7 @@ static void w_server(json_writer *w, const void *ctx)
     json_w_uint(w, t.timeouts);
     json_w_key(w, "retries");
     json_w_uint(w, t.retries);
+    w_tokens(w, s->tokens);
     w_latency(w, &t.duration);
     json_w_obj_end(w);
 }

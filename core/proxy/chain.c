@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "proxy/model_map.h"
+#include "proxy/tokens.h"
 
 #define PAUSE_LIMIT_DEFAULT_MS 300000u
 
@@ -57,7 +58,7 @@ void chain_txn_free(struct txn *t)
     arena_free(&x->arena);
     nbuf_free(&x->local_body);
     nbuf_free(&x->resp_body);
-    memset(x, 0, offsetof(struct txn_ext, usage));
+    memset(x, 0, offsetof(struct txn_ext, head_copy));
     x->mem_used = 0;
     x->resume_next = px->free_exts;
     px->free_exts = x;
@@ -377,26 +378,11 @@ bool chain_no_server(struct txn *t)
     return run_attempt_hooks(t, SL_OUTCOME_NO_SERVER, NULL, 503);
 }
 
-static void start_usage(struct txn *t, const struct http1_head *h)
-{
-    struct txn_ext *x = t->x;
-    const struct http1_hdr *ct = http1_find_header(h, "content-type", 12);
-    enum usage_format fmt = ct ? usage_format_of(ct->value, ct->value_len) : USAGE_NONE;
-    x->stream = fmt == USAGE_SSE;
-    /* Usage comes with successful answers, in bytes the scanner can read. */
-    const struct http1_hdr *ce = http1_find_header(h, "content-encoding", 16);
-    bool plain = !ce || (ce->value_len == 8 && !strncasecmp(ce->value, "identity", 8));
-    x->usage_on = fmt != USAGE_NONE && plain && h->status >= 200 && h->status < 300;
-    if (x->usage_on)
-        usage_scan_init(&x->usage, fmt);
-}
-
 enum chain_resp chain_response_head(struct txn *t, struct http1_head *h)
 {
     struct txn_ext *x = t->x;
     const struct chain *ch = t->chain;
     x->resp_head = h;
-    start_usage(t, h);
     if (run_attempt_hooks(t, SL_OUTCOME_RESPONSE, h, h->status))
         return CHAIN_ENDED; /* retrying: this response is dropped */
     for (uint32_t i = ch->count; i-- > 0;) {
@@ -425,8 +411,6 @@ enum chain_resp chain_response_head(struct txn *t, struct http1_head *h)
 bool chain_response_body(struct txn *t, const char *data, size_t n)
 {
     struct txn_ext *x = t->x;
-    if (x->usage_on)
-        usage_scan_feed(&x->usage, data, n);
     if (x->resp_held) {
         if (!nbuf_append(&x->resp_body, data, n, t->c->fe->conf->limits.max_body_bytes))
             return false; /* txn.c fails the attempt */
@@ -445,10 +429,6 @@ bool chain_response_body(struct txn *t, const char *data, size_t n)
 void chain_response_end(struct txn *t)
 {
     struct txn_ext *x = t->x;
-    if (x->usage_on && !x->usage_done) {
-        usage_scan_end(&x->usage, &x->usage_result);
-        x->usage_done = true;
-    }
     const struct chain *ch = t->chain;
     sl_str body = x->resp_held ? (sl_str){nbuf_data(&x->resp_body), x->resp_body.len} : SL_STR_NULL;
     for (uint32_t i = ch->count; i-- > 0;) {
@@ -488,10 +468,7 @@ void chain_end(struct txn *t)
     if (x->resume_queued)
         unqueue_resume(x);
     ptimer_cancel_all(x);
-    if (x->usage_on && !x->usage_done) {
-        usage_scan_end(&x->usage, &x->usage_result);
-        x->usage_done = true;
-    }
+    const struct usage *u = tokens_result(t); /* txn_finish ended the scan */
     double now = proxy_now(t->c->w);
     uint32_t flags = 0;
     if (x->local_set || (t->resp_started && t->t_first_byte <= 0))
@@ -510,9 +487,9 @@ void chain_end(struct txn *t)
         .duration_us = (uint64_t)((now - t->t_start) * 1e6),
         .upstream_us = t->t_upstream > 0 ? (uint64_t)((now - t->t_upstream) * 1e6) : 0,
         .first_byte_us = t->t_first_byte > 0 ? (uint64_t)((t->t_first_byte - t->t_upstream) * 1e6) : 0,
-        .prompt_tokens = x->usage_done ? x->usage_result.prompt : -1,
-        .completion_tokens = x->usage_done ? x->usage_result.completion : -1,
-        .total_tokens = x->usage_done ? x->usage_result.total : -1,
+        .prompt_tokens = u ? u->prompt : -1,
+        .completion_tokens = u ? u->completion : -1,
+        .total_tokens = u ? u->total : -1,
     };
     const struct chain *ch = t->chain;
     for (uint32_t i = ch->count; i-- > 0;) {

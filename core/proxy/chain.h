@@ -13,7 +13,6 @@
 
 #include "plugin/plugin.h"
 #include "proxy/proxy.h"
-#include "proxy/usage.h"
 
 /* Where a paused chain goes on. */
 enum chain_stage { CH_REQ_HEAD, CH_REQ_BODY, CH_DONE };
@@ -80,10 +79,7 @@ struct txn_ext {
     int retry_exclude;              /* server index not to take next, -1 none */
     char *tried;                    /* failed attempts for the access log (tmem) */
     uint32_t tried_len;
-    struct usage usage_result;
-    bool usage_on, usage_done, stream;
     /* Not cleared between transactions (chain_txn_free zeroes what is above). */
-    struct usage_scan usage;        /* initialised when a response is scanned */
     char *head_copy;                /* the request head, copied so it outlives the */
     uint32_t head_copy_cap;         /* client's input buffer; kept for reuse */
     char *resp_head_copy;

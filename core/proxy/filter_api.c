@@ -5,6 +5,7 @@
  * plugin hands in is copied into transaction memory before the call returns.
  */
 #include "proxy/chain.h"
+#include "proxy/tokens.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +66,7 @@ static sl_str h_txn_str(sl_txn *tx, int32_t key)
     case SL_TXN_ROUTE: return cstr(t->route ? t->route->name : "");
     case SL_TXN_BACKEND: return cstr(t->be ? t->be->conf->name : "");
     case SL_TXN_SERVER: return cstr(t->srv ? t->srv->conf->name : "");
-    case SL_TXN_MODEL: return cstr(t->x && t->x->usage_done ? t->x->usage_result.model : "");
+    case SL_TXN_MODEL: return cstr(tokens_result(t) ? tokens_result(t)->model : "");
     default: return cstr("");
     }
 }
@@ -73,8 +74,7 @@ static sl_str h_txn_str(sl_txn *tx, int32_t key)
 static int64_t h_txn_num(sl_txn *tx, int32_t key)
 {
     struct txn *t = T(tx);
-    struct txn_ext *x = t->x;
-    bool u = x && x->usage_done;
+    const struct usage *u = tokens_result(t);
     switch (key) {
     case SL_TXN_STATUS: return t->status;
     case SL_TXN_ATTEMPTS: return t->attempts;
@@ -82,10 +82,10 @@ static int64_t h_txn_num(sl_txn *tx, int32_t key)
     case SL_TXN_BODY_LENGTH:
         return t->c->head.framing == HTTP1_BODY_LENGTH ? t->c->head.content_length : -1;
     case SL_TXN_RESPONSE_STARTED: return t->resp_started;
-    case SL_TXN_PROMPT_TOKENS: return u ? x->usage_result.prompt : -1;
-    case SL_TXN_COMPLETION_TOKENS: return u ? x->usage_result.completion : -1;
-    case SL_TXN_TOTAL_TOKENS: return u ? x->usage_result.total : -1;
-    case SL_TXN_STREAM: return x && x->stream;
+    case SL_TXN_PROMPT_TOKENS: return u ? u->prompt : -1;
+    case SL_TXN_COMPLETION_TOKENS: return u ? u->completion : -1;
+    case SL_TXN_TOTAL_TOKENS: return u ? u->total : -1;
+    case SL_TXN_STREAM: return t->resp_sse;
     default: return -1;
     }
 }

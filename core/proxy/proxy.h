@@ -7,6 +7,7 @@
  *   txn.c       a request's life: route, pick a server, attempts, the end
  *   upstream.c  upstream connections: pools, connect, response parsing
  *   message.c   the heads sluice writes: upstream requests, client responses, errors
+ *   tokens.c    token usage of every response, counted per server (tokens.h)
  *
  * A transaction (struct txn) is the unit filters will hook into; it does not care
  * which HTTP version its client speaks (only client.c does). Connections are
@@ -52,6 +53,7 @@ uint32_t proxy_client_count(const struct worker *w);
 
 struct txn;
 struct txn_ext;
+struct txn_tokens;
 struct upstream;
 struct ptimer;
 struct post_item;
@@ -133,6 +135,8 @@ struct proxy_worker {
                                      * block before the next flush */
     uint64_t next_id;               /* request ids */
     struct txn *free_txns;          /* recycled transactions */
+    struct txn_tokens *free_tokens; /* recycled usage scans (tokens.c) */
+    uint32_t free_token_count;
     struct client *flush_clients;   /* output queued this loop iteration */
     struct upstream *flush_upstreams;
     uint32_t free_txn_count;
@@ -196,6 +200,8 @@ struct txn {
     struct txn *next_free;          /* in the worker's free list */
     const struct chain *chain;      /* the route's filters, NULL when none */
     struct txn_ext *x;              /* what the filters asked for (chain.h) */
+    struct txn_tokens *tok;         /* the response's usage scan (tokens.h), or NULL */
+    bool resp_sse;                  /* the response is text/event-stream */
 };
 
 /* client.c */

@@ -141,7 +141,6 @@ void retry_start(struct txn *t, int outcome, int status)
     nbuf_free(&t->replay);
     t->error = NULL;
     x->resp_head = NULL;
-    x->usage_on = x->stream = false;
     x->req_head_sent = false;
     x->buffer_resp = x->resp_held = false;
     nbuf_free(&x->resp_body);

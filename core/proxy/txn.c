@@ -14,6 +14,7 @@
 
 #include "proxy/chain.h"
 #include "proxy/model_map.h"
+#include "proxy/tokens.h"
 #include "route/route.h"
 
 static int conf_method_of(uint8_t llhttp_method)
@@ -141,6 +142,7 @@ static void access_log(struct txn *t, double now)
 /* Ends the transaction: the one place it is logged, counted and released. */
 void txn_finish(struct txn *t)
 {
+    tokens_txn_end(t); /* before on_end, which reports the tokens */
     if (t->x)
         chain_end(t);
     double now = proxy_now(t->c->w);
@@ -185,6 +187,8 @@ void txn_free(struct txn *t)
     struct proxy_worker *px = t->c->w->px;
     if (t->x)
         chain_txn_free(t);
+    if (t->tok)
+        tokens_txn_free(t);
     nbuf_free(&t->replay);
     nbuf_free(&t->body);
     if (px->free_txn_count < TXN_CACHE) {
@@ -527,6 +531,7 @@ bool txn_response_head(struct txn *t, struct http1_head *h)
     }
     if (!t->req_done || t->c->w->stopping)
         t->client_keep_alive = false; /* answered before the request ended, or stopping */
+    tokens_response_head(t, h);
     if (t->x) {
         enum chain_resp r = chain_response_head(t, h);
         if (r == CHAIN_ENDED)
@@ -553,6 +558,7 @@ void txn_response_body(struct txn *t, const char *data, size_t n)
 {
     if (t->interim)
         return;
+    tokens_response_body(t, data, n);
     if (t->x) {
         if (!chain_response_body(t, data, n)) {
             t->error = "response too large to buffer for a filter";
@@ -610,6 +616,7 @@ void txn_response_end(struct txn *t)
         t->interim = false;
         return;
     }
+    tokens_response_end(t); /* before on_response_body's last call */
     if (t->x) {
         chain_response_end(t);
         if (t->x->resp_held && !send_held_response(t))

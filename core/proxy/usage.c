@@ -15,30 +15,43 @@
 
 enum line_state { LS_FIELD, LS_DATA_SP, LS_DATA, LS_SKIP };
 
-static const struct {
-    const char *name;
-    size_t len;
-} field_names[USAGE_F_COUNT] = {
-    [USAGE_F_PROMPT] = {"prompt_tokens", 13},
-    [USAGE_F_COMPLETION] = {"completion_tokens", 17},
-    [USAGE_F_TOTAL] = {"total_tokens", 12},
-    [USAGE_F_INPUT] = {"input_tokens", 12},
-    [USAGE_F_OUTPUT] = {"output_tokens", 13},
-    [USAGE_F_CACHE_CREATE] = {"cache_creation_input_tokens", 27},
-    [USAGE_F_CACHE_READ] = {"cache_read_input_tokens", 23},
-};
+/* The usage member named k[0..kn), or -1. Compares of constant size: inlined. */
+static int field_of(const char *k, size_t kn)
+{
+    switch (kn) {
+    case 12:
+        return !memcmp(k, "total_tokens", 12) ? USAGE_F_TOTAL : !memcmp(k, "input_tokens", 12) ? USAGE_F_INPUT : -1;
+    case 13:
+        return !memcmp(k, "prompt_tokens", 13) ? USAGE_F_PROMPT : !memcmp(k, "output_tokens", 13) ? USAGE_F_OUTPUT : -1;
+    case 17: return !memcmp(k, "completion_tokens", 17) ? USAGE_F_COMPLETION : -1;
+    case 23: return !memcmp(k, "cache_read_input_tokens", 23) ? USAGE_F_CACHE_READ : -1;
+    case 27: return !memcmp(k, "cache_creation_input_tokens", 27) ? USAGE_F_CACHE_CREATE : -1;
+    default: return -1;
+    }
+}
 
 static bool is_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static size_t skip_ws(const char *p, size_t i, size_t n)
+static size_t skip_ws_slow(const char *p, size_t i, size_t n)
 {
     while (i < n && is_ws(p[i]))
         i++;
     return i;
 }
+
+/* Compact JSON has no whitespace: one comparison, inlined, settles most calls. */
+static inline size_t skip_ws(const char *p, size_t i, size_t n)
+{
+    return i < n && (unsigned char)p[i] > ' ' ? i : skip_ws_slow(p, i, n);
+}
+
+/* Bytes that end a number, true, false or null. */
+static const bool scalar_stop[256] = {
+    [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true, [','] = true, ['}'] = true, [']'] = true,
+};
 
 static bool key_is(const char *k, size_t kn, const char *lit)
 {
@@ -92,7 +105,7 @@ static size_t value_end(const char *p, size_t i, size_t n)
         }
         return 0;
     }
-    while (i < n && !is_ws(p[i]) && p[i] != ',' && p[i] != '}' && p[i] != ']')
+    while (i < n && !scalar_stop[(unsigned char)p[i]])
         i++;
     return i < n ? i : 0; /* a scalar at the very end may be cut short */
 }
@@ -149,14 +162,10 @@ static bool parse_count(const char *v, size_t n, int64_t *out)
 static void usage_member(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
 {
     int64_t *raw = ctx;
-    for (size_t f = 0; f < USAGE_F_COUNT; f++) {
-        if (kn == field_names[f].len && memcmp(k, field_names[f].name, kn) == 0) {
-            int64_t x;
-            if (parse_count(v, vn, &x))
-                raw[f] = x;
-            return;
-        }
-    }
+    int f = field_of(k, kn);
+    int64_t x;
+    if (f >= 0 && parse_count(v, vn, &x))
+        raw[f] = x;
 }
 
 /* Decodes the JSON string v[0..vn) (quotes included) as the model name; names that
@@ -277,15 +286,8 @@ static bool tail_scan(struct usage_scan *s, const char *p, size_t n, bool whole)
     return got_usage;
 }
 
-static void json_feed(struct usage_scan *s, const char *p, size_t n)
+static void tail_add(struct usage_scan *s, const char *p, size_t n)
 {
-    if (s->len < USAGE_HEAD_CAP) {
-        size_t k = USAGE_HEAD_CAP - s->len;
-        k = n < k ? n : k;
-        memcpy(s->b.json.head + s->len, p, k);
-        s->len += (uint32_t)k;
-    }
-    s->seen += n;
     if (n >= USAGE_TAIL_CAP) {
         memcpy(s->b.json.tail, p + n - USAGE_TAIL_CAP, USAGE_TAIL_CAP);
         s->tail_pos = 0;
@@ -296,6 +298,24 @@ static void json_feed(struct usage_scan *s, const char *p, size_t n)
     memcpy(s->b.json.tail + s->tail_pos, p, first);
     memcpy(s->b.json.tail, p + first, n - first);
     s->tail_pos = (uint32_t)((s->tail_pos + n) % USAGE_TAIL_CAP);
+}
+
+/* A body that fits the head (most answers) is copied once: the tail ring starts
+ * when the body outgrows the head, with the head's bytes. */
+static void json_feed(struct usage_scan *s, const char *p, size_t n)
+{
+    if (s->len < USAGE_HEAD_CAP) {
+        size_t k = USAGE_HEAD_CAP - s->len;
+        k = n < k ? n : k;
+        memcpy(s->b.json.head + s->len, p, k);
+        s->len += (uint32_t)k;
+    }
+    if (s->seen + n > USAGE_HEAD_CAP) {
+        if (s->seen <= USAGE_HEAD_CAP)
+            tail_add(s, s->b.json.head, (size_t)s->seen);
+        tail_add(s, p, n);
+    }
+    s->seen += n;
 }
 
 /* "model" among the first members of the head (OpenAI and Anthropic put it there). */
@@ -333,12 +353,13 @@ static void head_model(struct usage_scan *s)
 }
 
 static bool has_usage_object(const char *p, size_t n);
+static bool has_usage_object_back(const char *p, size_t n);
 
 static void json_end(struct usage_scan *s)
 {
     head_model(s);
     char win[USAGE_TAIL_CAP];
-    const char *p = s->b.json.tail;
+    const char *p = s->seen <= USAGE_HEAD_CAP ? s->b.json.head : s->b.json.tail;
     size_t n = (size_t)s->seen;
     bool whole = s->seen <= USAGE_TAIL_CAP;
     if (!whole) { /* unroll the ring, oldest byte first */
@@ -349,7 +370,7 @@ static void json_end(struct usage_scan *s)
         n = USAGE_TAIL_CAP;
     }
     /* Most bodies without usage (model lists, errors) end here, unscanned. */
-    if (!has_usage_object(p, n) && (whole || !has_usage_object(s->b.json.head, s->len)))
+    if (!has_usage_object_back(p, n) && (whole || !has_usage_object(s->b.json.head, s->len)))
         return;
     bool got_usage = tail_scan(s, p, n, whole);
     if (got_usage && s->model[0])
@@ -368,6 +389,17 @@ static void json_end(struct usage_scan *s)
 /* Whether a "usage" member with an object value occurs anywhere in p[0..n): run on
  * every event, so it hops between the rare 'g's with memchr (glibc's memmem costs a
  * 256-byte table per call), and it is false for the "usage": null of OpenAI chunks. */
+static bool usage_object_at(const char *p, size_t k, size_t n)
+{
+    if (memcmp(p + k - 4, "\"usage\"", 7) != 0)
+        return false;
+    size_t j = skip_ws(p, k + 3, n);
+    if (j >= n || p[j] != ':')
+        return false;
+    j = skip_ws(p, j + 1, n);
+    return j < n && p[j] == '{';
+}
+
 static bool has_usage_object(const char *p, size_t n)
 {
     size_t i = 4; /* 'g' is byte 4 of "usage" with its quotes */
@@ -376,15 +408,26 @@ static bool has_usage_object(const char *p, size_t n)
         if (!g)
             return false;
         size_t k = (size_t)(g - p);
-        if (memcmp(g - 4, "\"usage\"", 7) == 0) {
-            size_t j = skip_ws(p, k + 3, n);
-            if (j < n && p[j] == ':') {
-                j = skip_ws(p, j + 1, n);
-                if (j < n && p[j] == '{')
-                    return true;
-            }
-        }
+        if (usage_object_at(p, k, n))
+            return true;
         i = k + 1;
+    }
+    return false;
+}
+
+/* The same from the end: a JSON body's usage is its last member, so the first 'g'
+ * met is usually its own, where a forward search stops at every "g" of the text. */
+static bool has_usage_object_back(const char *p, size_t n)
+{
+    size_t j = n > 2 ? n - 2 : 0; /* 'g' sits in p[4 .. n-2) */
+    while (j > 4) {
+        const char *g = memrchr(p + 4, 'g', j - 4);
+        if (!g)
+            return false;
+        size_t k = (size_t)(g - p);
+        if (usage_object_at(p, k, n))
+            return true;
+        j = k;
     }
     return false;
 }
@@ -544,10 +587,22 @@ static bool ieq(const char *a, const char *lit, size_t n)
     return true;
 }
 
+/* The type alone, or followed by parameters. */
+static bool type_is(const char *ct, size_t len, const char *lit, size_t n)
+{
+    return len >= n && memcmp(ct, lit, n) == 0 &&
+           (len == n || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
 enum usage_format usage_format_of(const char *ct, size_t len)
 {
     if (!ct)
         return USAGE_NONE;
+    /* Every response pays for this: the usual spellings first, as blocks. */
+    if (type_is(ct, len, "application/json", 16))
+        return USAGE_JSON;
+    if (type_is(ct, len, "text/event-stream", 17))
+        return USAGE_SSE;
     size_t i = 0;
     while (i < len && (ct[i] == ' ' || ct[i] == '\t'))
         i++;

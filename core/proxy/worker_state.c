@@ -1,5 +1,6 @@
 /* worker_state.c - a worker's proxy state: balancers, pools, access log buffer. */
 #include "proxy/chain.h"
+#include "proxy/tokens.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,7 @@ void proxy_worker_free(struct worker *w)
     }
     free(px->backends);
     txn_cache_free(px);
+    tokens_cache_free(px);
     ev_prepare_stop(w->loop, &px->flush);
     ev_idle_stop(w->loop, &px->kick);
     access_buf_free(&px->access);

@@ -8,14 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xcalloc(size_t n, size_t size)
+static void *must(void *p)
 {
-    void *p = calloc(n ? n : 1, size);
     if (!p) {
         fputs("sluice: out of memory\n", stderr);
         abort();
     }
     return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    return must(calloc(n ? n : 1, size));
 }
 
 /* Resolves a server's host once, when the runtime is built (off the request path). */
@@ -70,6 +74,7 @@ struct runtime *runtime_create(struct conf *c, uint32_t workers, struct conf_dia
             atomic_init(&s->state, (uint32_t)s->conf->state);
             atomic_init(&s->up, 1);
             s->stats = xcalloc(workers, sizeof(struct stats_counters));
+            s->tokens = must(stats_tokens_create(workers));
             ok = resolve(s, d) && ok;
         }
     }
@@ -116,8 +121,10 @@ void runtime_release(struct runtime *rt)
     for (uint32_t i = 0; i < rt->frontend_count; i++)
         free(rt->frontends[i].stats);
     for (uint32_t b = 0; b < rt->backend_count; b++) {
-        for (uint32_t i = 0; i < rt->backends[b].count; i++)
+        for (uint32_t i = 0; i < rt->backends[b].count; i++) {
             free(rt->backends[b].servers[i].stats);
+            stats_tokens_free(rt->backends[b].servers[i].tokens);
+        }
         free(rt->backends[b].servers);
         free(rt->backends[b].stats);
     }

@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "stats/stats.h"
+#include "stats/tokens.h"
 
 struct backend_rt;
 
@@ -29,6 +30,7 @@ struct server_rt {
     struct sockaddr_storage addr;   /* resolved when the runtime is built */
     socklen_t addr_len;
     struct stats_counters *stats;   /* [worker] */
+    struct stats_tokens *tokens;    /* sluice_tokens_total: per model, per worker */
 };
 
 struct backend_rt {

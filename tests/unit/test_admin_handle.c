@@ -74,7 +74,8 @@ static void post_drain_sets_state_and_answers_the_server(void)
                  "\"health\":\"up\",\"circuit\":\"closed\",\"usable\":false,\"weight\":1,\"priority\":1,\"inflight\":2,"
                  "\"requests\":5,\"responses\":{\"1xx\":0,\"2xx\":0,\"3xx\":0,\"4xx\":0,\"5xx\":0},"
                  "\"bytes_in\":0,\"bytes_out\":0,\"upstream_connects\":0,\"connect_errors\":0,"
-                 "\"timeouts\":0,\"retries\":0,\"latency_ms\":{\"p50\":null,\"p99\":null}}\n");
+                 "\"timeouts\":0,\"retries\":0,\"tokens\":{\"prompt\":0,\"completion\":0,\"total\":0},"
+                 "\"latency_ms\":{\"p50\":null,\"p99\":null}}\n");
     call(rt, ADMIN_POST, "/servers/llm/b", "{\"state\":\"maint\"}", true, &rep);
     CHECK_EQ_INT(atomic_load(&b->state), CONF_STATE_MAINT);
     call(rt, ADMIN_POST, "/servers/llm/b", "{\"state\":\"ready\"}", true, &rep);

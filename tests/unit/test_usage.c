@@ -411,6 +411,27 @@ static void json_top_level_only(void)
     free(b.p);
 }
 
+/* The head alone holds a body that fits it; the tail ring starts with the head's
+ * bytes when the body outgrows it. Bodies around both bounds, in every chunking. */
+static void json_around_the_windows(void)
+{
+    static const size_t sizes[] = {USAGE_HEAD_CAP - 1, USAGE_HEAD_CAP, USAGE_HEAD_CAP + 1,
+                                   USAGE_HEAD_CAP + 700, USAGE_TAIL_CAP - 1, USAGE_TAIL_CAP,
+                                   USAGE_TAIL_CAP + 1, USAGE_TAIL_CAP + USAGE_HEAD_CAP + 3};
+    static const char tail[] = "\"],\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":5},\"tag\":\"ggg\"}";
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        struct sb b = {0};
+        sb_str(&b, "{\"model\":\"m\",\"pad\":[\"");
+        sb_repeat(&b, "g", sizes[i] - b.len - (sizeof tail - 1));
+        sb_str(&b, tail);
+        REQUIRE_EQ_INT(b.len, sizes[i]);
+        char label[64];
+        snprintf(label, sizeof label, "body of %zu bytes", sizes[i]);
+        expect_n(label, USAGE_JSON, b.p, b.len, 4, 5, 9, "m");
+        free(b.p);
+    }
+}
+
 static void numbers(void)
 {
     expect("out of range and not integers", USAGE_JSON,
@@ -513,5 +534,5 @@ static void garbage(void)
 
 TEST_MAIN(RUN(content_types) RUN(openai_json) RUN(openai_stream) RUN(anthropic)
               RUN(sse_framing) RUN(sse_long_events) RUN(json_huge_content)
-              RUN(json_top_level_only) RUN(numbers) RUN(models) RUN(none_and_empty)
-              RUN(truncated_bodies) RUN(garbage))
+              RUN(json_top_level_only) RUN(json_around_the_windows) RUN(numbers) RUN(models)
+              RUN(none_and_empty) RUN(truncated_bodies) RUN(garbage))
