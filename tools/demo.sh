@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 tools/install-deps.sh build
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sluice sluice-mock auth ratelimit
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sluice sluice-mock auth ratelimit circuit_breaker failover
 
 export SLUICE_DEMO_PORT="${SLUICE_DEMO_PORT:-8080}"
 export SLUICE_DEMO_ADMIN_PORT="${SLUICE_DEMO_ADMIN_PORT:-9901}"
@@ -44,6 +44,7 @@ done
 
 api="http://127.0.0.1:$SLUICE_DEMO_PORT"
 admin="http://127.0.0.1:$SLUICE_DEMO_ADMIN_PORT"
+mock_a="http://127.0.0.1:$SLUICE_DEMO_MOCK_A"
 cat <<MSG
 
 sluice is running on $api (admin on $admin), in front of three mock providers:
@@ -71,6 +72,16 @@ Try, in another terminal:
   # statistics and metrics
   curl -s $admin/stats
   curl -s $admin/metrics | grep sluice_requests_total
+
+  # make mock-a fail every request: clients still get 200s (failover retries on
+  # mock-b; the access log line shows "retries"), and after 5 failures mock-a's
+  # circuit opens (sluice_circuit_state 1) and it gets no more requests
+  curl -s $mock_a/mock/config -d '{"status":503}'
+  curl -s $admin/metrics | grep -E 'sluice_(circuit_state|retries_total)'
+  curl -s $mock_a/mock/config -d '{"status":0}'    # healthy again: a probe closes it
+
+  # token usage per backend, server and model
+  curl -s $admin/metrics | grep sluice_tokens_total
 
   # take mock-a out of service, then both: mock-backup takes over
   curl -s -X POST $admin/servers/llm/mock-a -d '{"state":"maint"}'

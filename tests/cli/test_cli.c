@@ -40,6 +40,21 @@ static void demo_config_is_ok(void)
     proc_result_free(&r);
 }
 
+/* The worked example of docs/resilience.md, with its keys set. */
+static void resilience_example_is_ok(void)
+{
+    char path[512], plugins[512], pd[600];
+    struct proc_result r;
+    snprintf(path, sizeof path, "%s/conf/resilience.example.yaml", proc_env("SLUICE_SOURCE_DIR"));
+    snprintf(plugins, sizeof plugins, "%s/plugins", proc_env("SLUICE_BUILD_DIR"));
+    snprintf(pd, sizeof pd, "SLUICE_PLUGIN_DIR=%s", plugins);
+    const char *const env[] = {pd, "OPENAI_API_KEY=sk-test-1", "ANTHROPIC_API_KEY=sk-ant-test-2", NULL};
+    CHECK_EQ_INT(run(&r, "-t", "-c", path, env), 0);
+    CHECK_STR_EQ(r.out, "configuration OK\n");
+    CHECK_STR_EQ(r.err, "");
+    proc_result_free(&r);
+}
+
 static void unknown_key_is_reported_at_12_5(void)
 {
     const char *path = write_file("bad.yaml",
@@ -189,7 +204,7 @@ static void setup(void)
         abort();
 }
 
-TEST_MAIN(setup(); RUN(demo_config_is_ok) RUN(unknown_key_is_reported_at_12_5)
+TEST_MAIN(setup(); RUN(demo_config_is_ok) RUN(resilience_example_is_ok) RUN(unknown_key_is_reported_at_12_5)
           RUN(every_error_in_one_run) RUN(check_binds_nothing) RUN(secrets_stay_out_of_errors)
           RUN(warnings_do_not_fail_the_check) RUN(missing_file) RUN(version_and_help)
           RUN(bad_usage) temp_dir_remove(tmpdir);)
