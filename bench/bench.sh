@@ -11,7 +11,7 @@ REPO="$(cd "$HERE/.." && pwd)"
 
 "$REPO/tools/install-deps.sh" bench
 cmake -S "$REPO" -B "$REPO/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$REPO/build" -j"$(nproc)" --target sluice sluice-mock auth ratelimit >/dev/null
+cmake --build "$REPO/build" -j"$(nproc)" --target sluice sluice-mock auth ratelimit circuit_breaker failover >/dev/null
 
 if [ "${1:-}" = quick ]; then
   export DURATION=3 REPEATS=1 WARMUP=2 LAT_DURATION=3 PRE_WARM=1 N_LOW=500 N_HIGH=2500
