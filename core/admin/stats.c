@@ -161,7 +161,7 @@ static void w_server(json_writer *w, const void *ctx)
     json_w_key(w, "circuit");
     json_w_str(w, circuit_name(atomic_load_explicit(&s->circuit, memory_order_relaxed)));
     json_w_key(w, "usable");
-    json_w_bool(w, server_usable(s));
+    json_w_bool(w, server_available(s));
     json_w_key(w, "weight");
     json_w_uint(w, s->conf->weight);
     json_w_key(w, "priority");
@@ -281,7 +281,7 @@ bool admin_render_stats(const struct runtime *rt, double uptime, struct nbuf *ou
 static bool backend_usable(const struct backend_rt *b)
 {
     for (uint32_t i = 0; i < b->count; i++)
-        if (server_usable(&b->servers[i]))
+        if (server_available(&b->servers[i]))
             return true;
     return false;
 }

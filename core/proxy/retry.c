@@ -41,9 +41,7 @@ static struct backend_rt *backend_named(const struct runtime *rt, sl_str name)
 static bool has_candidate(const struct backend_rt *be, int exclude)
 {
     for (uint32_t i = 0; i < be->count; i++) {
-        const struct server_rt *s = &be->servers[i];
-        if ((int)i != exclude && server_usable(s) &&
-            atomic_load_explicit(&s->circuit, memory_order_relaxed) != SL_CIRCUIT_OPEN)
+        if ((int)i != exclude && server_available(&be->servers[i]))
             return true;
     }
     return false;

@@ -100,4 +100,11 @@ static inline bool server_usable(const struct server_rt *s)
            atomic_load_explicit(&s->up, memory_order_relaxed) != 0;
 }
 
+/* Usable, and no circuit breaker reported its circuit open: what /ready, /stats
+ * and a retry's choice of candidates go by (a balancing pick asks the filters). */
+static inline bool server_available(const struct server_rt *s)
+{
+    return server_usable(s) && atomic_load_explicit(&s->circuit, memory_order_relaxed) != 1u /* open */;
+}
+
 #endif

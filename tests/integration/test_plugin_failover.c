@@ -645,6 +645,10 @@ static void circuit_and_failover_together_keep_clients_whole(void)
     }
     CHECK_EQ_INT(mock_stat(&a, "requests"), 3); /* then the circuit opened */
     CHECK_EQ_INT(sluice_metric(&s, "sluice_circuit_state", "backend=\"llm\",server=\"a\""), 1);
+    struct http_resp rd; /* llm's one server is not usable while its circuit is open */
+    CHECK_EQ_INT(http_get(sluice_admin_url(&s, "/ready"), &rd), 503);
+    CHECK_STR_CONTAINS(rd.body, "llm");
+    http_resp_free(&rd);
     /* a heals; after the cooldown a request probes it and closes the circuit */
     struct http_resp r;
     http_post_json(mock_url(&a, "/mock/config"), "{\"status\":0}", &r);
@@ -661,6 +665,8 @@ static void circuit_and_failover_together_keep_clients_whole(void)
     }
     CHECK(back);
     CHECK_EQ_INT(sluice_metric(&s, "sluice_circuit_state", "backend=\"llm\",server=\"a\""), 0);
+    CHECK_EQ_INT(http_get(sluice_admin_url(&s, "/ready"), &rd), 200);
+    http_resp_free(&rd);
     CHECK(sluice_and_mocks_stopped(&s, &a, &fb, NULL));
 }
 
