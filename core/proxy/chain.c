@@ -345,7 +345,7 @@ static bool run_attempt_hooks(struct txn *t, int32_t outcome_code, const struct 
         .backend = {t->be->conf->name, strlen(t->be->conf->name)},
         .server = none ? (sl_str){"", 0} : (sl_str){t->srv->conf->name, strlen(t->srv->conf->name)},
         .duration_us = none ? 0 : (uint64_t)((proxy_now(t->c->w) - t->t_upstream) * 1e6),
-        .retry_after_ms = retry_after_ms(h),
+        .retry_after_ms = h && h->status >= 400 ? retry_after_ms(h) : -1, /* not worth a look on 2xx */
     };
     const struct chain *ch = t->chain;
     bool asked = false;

@@ -167,7 +167,7 @@ typedef struct sl_attempt {
     uint32_t reserved;
     sl_str backend, server;
     uint64_t duration_us;     /* from sending the request to the outcome */
-    int64_t retry_after_ms;   /* from a retry-after header, -1 without one */
+    int64_t retry_after_ms;   /* from a 4xx/5xx's retry-after (seconds), -1 without */
 } sl_attempt;
 
 /* The end of a transaction (on_end), for every transaction that began the chain. */
