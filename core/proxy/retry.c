@@ -16,10 +16,15 @@
 #define RETRY_DELAY_MAX_MS 300000u
 #define TRIED_MAX 512u
 
+static bool has_body(const struct http1_head *h)
+{
+    return h->framing != HTTP1_BODY_NONE && !(h->framing == HTTP1_BODY_LENGTH && h->content_length == 0);
+}
+
 static bool body_replayable(const struct txn *t)
 {
     const struct txn_ext *x = t->x;
-    if (t->c->head.framing == HTTP1_BODY_NONE)
+    if (!has_body(&t->c->head))
         return true;
     if (x->holding)
         return x->body_complete;
@@ -142,7 +147,7 @@ void retry_start(struct txn *t, int outcome, int status)
     x->req_head_sent = false;
     x->buffer_resp = x->resp_held = false;
     nbuf_free(&x->resp_body);
-    if (t->c->head.framing != HTTP1_BODY_NONE && !x->holding) {
+    if (has_body(&t->c->head) && !x->holding) {
         x->holding = true; /* a retained body: sent whole from now on */
         x->body_complete = true;
     }

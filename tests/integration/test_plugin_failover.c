@@ -160,6 +160,14 @@ static void load_stop(struct load *l, pthread_t *thr)
         pthread_join(thr[i], NULL);
 }
 
+static bool mock_post_reset(struct mock *m)
+{
+    struct http_resp r;
+    long st = http_post_json(mock_url(m, "/mock/reset"), "{}", &r);
+    http_resp_free(&r);
+    return st == 200;
+}
+
 /* Polls until mock m has counted at least want requests. */
 static bool wait_requests(struct mock *m, int64_t want, int timeout_ms)
 {
@@ -689,6 +697,12 @@ static void attempts_and_max_body_bound_the_retries(void)
         "      - {name: c, url: \"http://127.0.0.1:%d/v1\"}\n",
         sluice_plugin_dir(), a.port, b.port, c.port), &a, &b, &c, NULL));
     struct http_resp r;
+    /* an empty body (content-length: 0) is replayable too */
+    CHECK_EQ_INT(http_post_json(sluice_url(&s, "/v1/chat/completions"), "", &r), 503);
+    http_resp_free(&r);
+    int64_t empty = mock_stat(&a, "requests") + mock_stat(&b, "requests") + mock_stat(&c, "requests");
+    CHECK_EQ_INT(empty, 2);
+    CHECK(mock_post_reset(&a) && mock_post_reset(&b) && mock_post_reset(&c));
     /* a small body: two attempts, then the provider's own 503 */
     CHECK_EQ_INT(http_post_json(sluice_url(&s, "/v1/chat/completions"), "{\"messages\":[]}", &r), 503);
     CHECK_STR_CONTAINS(r.body, "\"error\"");
