@@ -59,25 +59,132 @@ static bool key_is(const char *k, size_t kn, const char *lit)
     return kn == ln && memcmp(k, lit, ln) == 0;
 }
 
+/* ---- blocks: where the next '"' or '\\' is, without a call per string ----
+ * Strings here are mostly short keys and values, where a memchr call costs more than
+ * the search. SSE2 (every x86-64 CPU) looks at 16 bytes at a time, a 64-bit word at 8
+ * elsewhere; mask bit j * STRIDE + STRIDE - 1 is set where byte j is one of the
+ * bytes searched. Compile with -DUSAGE_SCAN_PORTABLE to try the word version. */
+
+#if defined(__SSE2__) && !defined(USAGE_SCAN_PORTABLE)
+#include <emmintrin.h>
+#define BLOCK 16
+#define STRIDE 1
+typedef uint32_t bmask;
+
+static inline __m128i load16(const char *p)
+{
+    return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+/* '"' and '\\': what ends a run of string text. */
+static inline bmask text_stop_mask(const char *p)
+{
+    __m128i x = load16(p);
+    return (bmask)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+}
+
+/* '\\', the control bytes and DEL: what a model name is not copied as it is with. */
+static inline bmask model_stop_mask(const char *p)
+{
+    __m128i x = load16(p);
+    __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x); /* x <= 0x1f */
+    __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
+                               _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+    return (bmask)_mm_movemask_epi8(_mm_or_si128(ctl, odd));
+}
+
+#else
+#define BLOCK 8
+#define STRIDE 8
+typedef uint64_t bmask;
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Byte j of the block is byte j of the word. */
+static inline uint64_t load8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
+/* Bit 7 of each byte of w equal to c, exact for every byte (no carry crosses a
+ * byte): with x = b ^ c and t = x & 0x7f, t + 0x7f reaches bit 7 iff t != 0, and
+ * bit 7 of x covers the rest. */
+static inline uint64_t eq_mask(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (ONES * c), t = x & (ONES * 0x7f);
+    return ~((t + ONES * 0x7f) | x) & HIGHS;
+}
+
+static inline bmask text_stop_mask(const char *p)
+{
+    uint64_t w = load8(p);
+    return eq_mask(w, '"') | eq_mask(w, '\\');
+}
+
+static inline bmask model_stop_mask(const char *p)
+{
+    uint64_t w = load8(p), t = w & (ONES * 0x7f);
+    uint64_t ctl = ~((t + ONES * 0x60) | w) & HIGHS; /* b < 0x20, as in http1/scan.c */
+    return ctl | eq_mask(w, 0x7f) | eq_mask(w, '\\');
+}
+#endif
+
+static inline size_t first_bit(bmask m)
+{
+    return (size_t)__builtin_ctzll(m) / STRIDE;
+}
+
+enum stop { STOP_TEXT, STOP_MODEL };
+
+static inline bmask stop_mask(const char *p, enum stop k)
+{
+    return k == STOP_TEXT ? text_stop_mask(p) : model_stop_mask(p);
+}
+
+static inline bool is_stop(char c, enum stop k)
+{
+    return c == '\\' || (k == STOP_TEXT ? c == '"' : (unsigned char)c < 0x20 || c == 0x7f);
+}
+
+/* The first j' in [j, n) where p[j'] is a stop of kind k, or n. The last block
+ * overlaps the one before rather than reading past n. */
+static inline size_t first_stop(const char *p, size_t j, size_t n, enum stop k)
+{
+    for (; j + BLOCK <= n; j += BLOCK) {
+        bmask m = stop_mask(p + j, k);
+        if (m)
+            return j + first_bit(m);
+    }
+    if (j < n && n >= BLOCK) {
+        bmask m = stop_mask(p + n - BLOCK, k) >> ((j + BLOCK - n) * STRIDE);
+        return m ? j + first_bit(m) : n;
+    }
+    while (j < n && !is_stop(p[j], k))
+        j++;
+    return j;
+}
+
 /* ---- forward walker ---- */
 
 /* One past the closing quote of the string opening at p[i], or 0 when it does not
- * close before n. memchr jumps over long text. */
-static size_t str_end(const char *p, size_t i, size_t n)
+ * close before n. Read forward, an escape is its backslash and the byte after. */
+static inline size_t str_end(const char *p, size_t i, size_t n)
 {
     size_t j = i + 1;
-    while (j < n) {
-        const char *q = memchr(p + j, '"', n - j);
-        if (!q)
+    for (;;) {
+        j = first_stop(p, j, n, STOP_TEXT);
+        if (j >= n)
             return 0;
-        size_t k = (size_t)(q - p), bs = 0;
-        while (k - bs > i + 1 && p[k - 1 - bs] == '\\')
-            bs++;
-        if ((bs & 1u) == 0)
-            return k + 1;
-        j = k + 1;
+        if (p[j] == '"')
+            return j + 1;
+        j += 2;
     }
-    return 0;
 }
 
 /* One past the value starting at p[i], or 0 when n cuts it off. */
@@ -145,27 +252,47 @@ static void walk_object(const char *p, size_t i, size_t n, member_fn fn, void *c
 
 /* ---- members ---- */
 
-static bool parse_count(const char *v, size_t n, int64_t *out)
+/* The members of the usage object opening at p[i], as walk_object would give them,
+ * with their counts read as the digits go by: a count is a plain non-negative
+ * integer of at most COUNT_DIGITS_MAX digits; any other value is skipped. Returns
+ * one past the closing brace, or 0 when the walk stops before it. */
+static size_t usage_object(const char *p, size_t i, size_t n, int64_t *raw)
 {
-    if (n == 0 || n > COUNT_DIGITS_MAX)
-        return false;
-    int64_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return false;
-        x = x * 10 + (v[i] - '0');
+    if (i >= n || p[i] != '{')
+        return 0;
+    i++;
+    for (;;) {
+        i = skip_ws(p, i, n);
+        if (i >= n)
+            return 0;
+        if (p[i] == '}')
+            return i + 1;
+        if (p[i] == ',') {
+            i++;
+            continue;
+        }
+        if (p[i] != '"')
+            return 0;
+        size_t ke = str_end(p, i, n);
+        size_t colon = ke ? skip_ws(p, ke, n) : n;
+        if (colon >= n || p[colon] != ':')
+            return 0;
+        size_t v = skip_ws(p, colon + 1, n), e = v;
+        int64_t x = 0;
+        for (; e < n && (unsigned char)(p[e] - '0') < 10; e++)
+            if (e - v < COUNT_DIGITS_MAX)
+                x = x * 10 + (p[e] - '0');
+        if (e > v && e < n && scalar_stop[(unsigned char)p[e]]) { /* a number of digits */
+            int f = field_of(p + i + 1, ke - i - 2);
+            if (f >= 0 && e - v <= COUNT_DIGITS_MAX)
+                raw[f] = x;
+        } else {
+            e = value_end(p, v, n); /* not a count */
+            if (e == 0)
+                return 0;
+        }
+        i = e;
     }
-    *out = x;
-    return true;
-}
-
-static void usage_member(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
-{
-    int64_t *raw = ctx;
-    int f = field_of(k, kn);
-    int64_t x;
-    if (f >= 0 && parse_count(v, vn, &x))
-        raw[f] = x;
 }
 
 /* Decodes the JSON string v[0..vn) (quotes included) as the model name; names that
@@ -173,13 +300,16 @@ static void usage_member(void *ctx, const char *k, size_t kn, const char *v, siz
 static void set_model(struct usage_scan *s, const char *v, size_t vn)
 {
     /* Plain names (no escapes) are copied as they are; the JSON reader decodes the rest. */
-    if (vn >= 3 && vn - 2 < sizeof s->model && !memchr(v + 1, '\\', vn - 2)) {
-        for (size_t i = 1; i + 1 < vn; i++)
-            if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-                return;
-        memcpy(s->model, v + 1, vn - 2);
-        s->model[vn - 2] = '\0';
-        return;
+    if (vn >= 3 && vn - 2 < sizeof s->model) {
+        /* One search for a backslash or a control byte settles the usual name. */
+        size_t stop = first_stop(v, 1, vn - 1, STOP_MODEL);
+        if (stop == vn - 1) {
+            memcpy(s->model, v + 1, vn - 2);
+            s->model[vn - 2] = '\0';
+            return;
+        }
+        if (!memchr(v + stop, '\\', vn - 1 - stop))
+            return; /* a control byte and no escape */
     }
     json_doc d;
     json_token t;
@@ -204,7 +334,7 @@ static void top_member(void *ctx, const char *k, size_t kn, const char *v, size_
     struct walk *w = ctx;
     if (key_is(k, kn, "usage")) {
         if (w->want_usage)
-            walk_object(v, 0, vn, usage_member, w->s->raw);
+            usage_object(v, 0, vn, w->s->raw);
     } else if (key_is(k, kn, "model")) {
         if (!w->s->model[0] && v[0] == '"')
             set_model(w->s, v, vn);
@@ -272,7 +402,7 @@ static bool tail_scan(struct usage_scan *s, const char *p, size_t n, bool whole)
                 size_t kn = i - open - 1, v = skip_ws(p, colon + 1, n);
                 if (!got_usage && key_is(k, kn, "usage")) {
                     got_usage = true;
-                    walk_object(p, v, n, usage_member, s->raw);
+                    usage_object(p, v, n, s->raw);
                 } else if (!got_model && key_is(k, kn, "model")) {
                     got_model = true;
                     size_t ve = value_end(p, v, n);
@@ -353,7 +483,60 @@ static void head_model(struct usage_scan *s)
 }
 
 static bool has_usage_object(const char *p, size_t n);
-static bool has_usage_object_back(const char *p, size_t n);
+static size_t last_usage_object(const char *p, size_t n, size_t *quote);
+
+/* The fast path for a body held whole in p[0..n): its last `"usage": {` (its quote
+ * at p[q], its '{' at p[v]) is taken for the top-level usage when, read forward from there, it is a member
+ * followed by nothing but other members (no "usage" among them) and the closing brace
+ * at the end. In JSON that proves it: a '"' not escaped is outside a string unless it
+ * closes one, and `"usage"` cannot follow a string's end; the brace after the members
+ * then closes the top-level object. The counts land in s->raw and a "model" among the
+ * members after it is read as tail_scan would (the last one wins over head_model's).
+ * Returns false, with s->raw as it was, for anything else: tail_scan decides then. */
+static bool usage_last_member(struct usage_scan *s, const char *p, size_t n, size_t q,
+                              size_t v)
+{
+    size_t bs = 0;
+    while (bs < q && p[q - 1 - bs] == '\\')
+        bs++;
+    if (bs & 1u)
+        return false; /* an escaped quote: the key is "\"usage" */
+    int64_t raw[USAGE_F_COUNT];
+    memcpy(raw, s->raw, sizeof raw);
+    size_t i = usage_object(p, v, n, raw), model = 0, model_end = 0;
+    if (i == 0)
+        return false;
+    for (;;) {
+        i = skip_ws(p, i, n);
+        if (i >= n)
+            return false;
+        if (p[i] == '}')
+            break;
+        if (p[i] != ',')
+            return false;
+        i = skip_ws(p, i + 1, n);
+        if (i >= n || p[i] != '"')
+            return false;
+        size_t ke = str_end(p, i, n);
+        size_t colon = ke ? skip_ws(p, ke, n) : n;
+        if (colon >= n || p[colon] != ':')
+            return false;
+        size_t val = skip_ws(p, colon + 1, n), ve = value_end(p, val, n);
+        if (ve == 0 || key_is(p + i + 1, ke - i - 2, "usage"))
+            return false; /* cut, or a later "usage" (null, say): tail_scan's call */
+        if (key_is(p + i + 1, ke - i - 2, "model")) {
+            model = val;
+            model_end = ve;
+        }
+        i = ve;
+    }
+    if (skip_ws(p, i + 1, n) != n)
+        return false;
+    memcpy(s->raw, raw, sizeof raw);
+    if (model_end && p[model] == '"')
+        set_model(s, p + model, model_end - model);
+    return true;
+}
 
 static void json_end(struct usage_scan *s)
 {
@@ -370,8 +553,14 @@ static void json_end(struct usage_scan *s)
         n = USAGE_TAIL_CAP;
     }
     /* Most bodies without usage (model lists, errors) end here, unscanned. */
-    if (!has_usage_object_back(p, n) && (whole || !has_usage_object(s->b.json.head, s->len)))
+    size_t q = 0, v = last_usage_object(p, n, &q);
+    if (whole && v) {
+        /* Most answers: usage is the last member, the model was among the first. */
+        if (usage_last_member(s, p, n, q, v) && s->model[0])
+            return;
+    } else if (!v && (whole || !has_usage_object(s->b.json.head, s->len))) {
         return;
+    }
     bool got_usage = tail_scan(s, p, n, whole);
     if (got_usage && s->model[0])
         return;
@@ -386,18 +575,20 @@ static void json_end(struct usage_scan *s)
 
 /* ---- server-sent events ---- */
 
-/* Whether a "usage" member with an object value occurs anywhere in p[0..n): run on
- * every event, so it hops between the rare 'g's with memchr (glibc's memmem costs a
- * 256-byte table per call), and it is false for the "usage": null of OpenAI chunks. */
-static bool usage_object_at(const char *p, size_t k, size_t n)
+/* Where a "usage" member with an object value occurs in p[0..n): run on every event,
+ * so it hops between the rare 'g's with memchr (glibc's memmem costs a 256-byte table
+ * per call), and it is not found for the "usage": null of OpenAI chunks. */
+
+/* The offset of the '{' of `"usage": {` whose 'g' is p[k] (4 <= k, k + 2 < n), or 0. */
+static size_t usage_object_at(const char *p, size_t k, size_t n)
 {
     if (memcmp(p + k - 4, "\"usage\"", 7) != 0)
-        return false;
+        return 0;
     size_t j = skip_ws(p, k + 3, n);
     if (j >= n || p[j] != ':')
-        return false;
+        return 0;
     j = skip_ws(p, j + 1, n);
-    return j < n && p[j] == '{';
+    return j < n && p[j] == '{' ? j : 0;
 }
 
 static bool has_usage_object(const char *p, size_t n)
@@ -415,21 +606,24 @@ static bool has_usage_object(const char *p, size_t n)
     return false;
 }
 
-/* The same from the end: a JSON body's usage is its last member, so the first 'g'
- * met is usually its own, where a forward search stops at every "g" of the text. */
-static bool has_usage_object_back(const char *p, size_t n)
+/* The same from the end, giving the last one's '{' (0: none) and its opening quote:
+ * a JSON body's usage is its last member, so the first 'g' met is usually its own,
+ * where a forward search stops at every "g" of the text. */
+static size_t last_usage_object(const char *p, size_t n, size_t *quote)
 {
     size_t j = n > 2 ? n - 2 : 0; /* 'g' sits in p[4 .. n-2) */
     while (j > 4) {
         const char *g = memrchr(p + 4, 'g', j - 4);
         if (!g)
-            return false;
-        size_t k = (size_t)(g - p);
-        if (usage_object_at(p, k, n))
-            return true;
+            return 0;
+        size_t k = (size_t)(g - p), v = usage_object_at(p, k, n);
+        if (v) {
+            *quote = k - 4;
+            return v;
+        }
         j = k;
     }
-    return false;
+    return 0;
 }
 
 static void sse_event(struct usage_scan *s)

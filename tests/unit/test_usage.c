@@ -411,6 +411,65 @@ static void json_top_level_only(void)
     free(b.p);
 }
 
+/* Bodies held whole take a fast path (usage.c, usage_last_member): the last
+ * `"usage": {` read forward to the end. Look-alikes in strings, escaped keys, nested
+ * or later "usage" members and a model after usage must give what the backward scan
+ * gives. */
+static void json_whole_fast_path(void)
+{
+    expect("look-alike in a string before usage", USAGE_JSON,
+           "{\"model\":\"m\",\"note\":\"say \\\"usage\\\":{\\\"prompt_tokens\\\":7}} {\","
+           "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}",
+           1, 2, 3, "m");
+    expect("look-alike in a string after usage", USAGE_JSON,
+           "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},"
+           "\"note\":\"}\\\"usage\\\":{\\\"prompt_tokens\\\":7}}\"}",
+           1, 2, 3, "m");
+    /* The last `"usage":{` starts at an escaped quote: a key named "\"usage". */
+    expect("escaped key after usage", USAGE_JSON,
+           "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},"
+           "\"x\\\"usage\":{\"prompt_tokens\":7}}",
+           1, 2, 3, "m");
+    expect("escaped backslash before the key", USAGE_JSON,
+           "{\"model\":\"m\",\"a\":\"\\\\\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2}}",
+           1, 2, 3, "m");
+    expect("nested usage after usage", USAGE_JSON,
+           "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},"
+           "\"meta\":{\"usage\":{\"prompt_tokens\":8}}}",
+           1, 2, 3, "m");
+    expect("later usage null", USAGE_JSON,
+           "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1},\"usage\":null}", -1, -1, -1,
+           "m");
+    expect("not the top-level object", USAGE_JSON,
+           "[{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1}}]", -1, -1, -1, "");
+    expect("nested usage only", USAGE_JSON,
+           "{\"model\":\"m\",\"x\":{\"usage\":{\"prompt_tokens\":1}}}", -1, -1, -1, "m");
+    /* A model after usage: the last one after usage wins over the first members'. */
+    expect("model after usage", USAGE_JSON,
+           "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,\"i\":9,"
+           "\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},\"model\":\"late\"}",
+           1, 2, 3, "late");
+    expect("models before and after usage", USAGE_JSON,
+           "{\"model\":\"a\",\"usage\":{\"prompt_tokens\":1},\"model\":\"b\"}", 1, -1, -1,
+           "b");
+    expect("bad model after usage", USAGE_JSON,
+           "{\"model\":\"a\",\"usage\":{\"prompt_tokens\":1},\"model\":7}", 1, -1, -1, "a");
+    expect("model only before usage, far", USAGE_JSON,
+           "{\"a\":1,\"b\":2,\"c\":3,\"d\":4,\"e\":5,\"f\":6,\"g\":7,\"h\":8,"
+           "\"model\":\"m\",\"usage\":{\"prompt_tokens\":1}}",
+           1, -1, -1, "m");
+    expect("escapes in the first members", USAGE_JSON,
+           "{\"id\":\"a\\\"b\\\\\",\"object\":\"x\\u0022\",\"model\":\"m\",\"usage\":"
+           "{\"prompt_tokens\":1,\"completion_tokens\":2}}",
+           1, 2, 3, "m");
+    expect("counts: 16 digits, spaces, nested", USAGE_JSON,
+           "{\"model\":\"m\",\"usage\": { \"prompt_tokens\" : 1000000000000000 ,"
+           "\"x\":{\"completion_tokens\":5}, \"completion_tokens\" :\n2 , \"total_tokens\":07 } }",
+           -1, 2, 7, "m");
+    expect("cut after usage", USAGE_JSON,
+           "{\"model\":\"m\",\"usage\":{\"prompt_tokens\":1},\"x\":[1,", 1, -1, -1, "m");
+}
+
 /* The head alone holds a body that fits it; the tail ring starts with the head's
  * bytes when the body outgrows it. Bodies around both bounds, in every chunking. */
 static void json_around_the_windows(void)
@@ -452,6 +511,15 @@ static void models(void)
     expect("control byte", USAGE_JSON, "{\"model\":\"a\\nb\"}", -1, -1, -1, "");
     expect("empty", USAGE_JSON, "{\"model\":\"\"}", -1, -1, -1, "");
     expect("not a string", USAGE_JSON, "{\"model\":42}", -1, -1, -1, "");
+    expect("raw control byte", USAGE_JSON, "{\"model\":\"a\x01b\"}", -1, -1, -1, "");
+    expect("raw DEL", USAGE_JSON, "{\"model\":\"abcdefghijklmnopqrstuvw\x7f\"}", -1, -1, -1, "");
+    expect("raw control byte and an escape", USAGE_JSON, "{\"model\":\"a\tb\\/c\"}", -1, -1, -1,
+           "");
+    expect("long plain name", USAGE_JSON, "{\"model\":\"abcdefghijklmnopqrstuvwxyz-0123456789\"}",
+           -1, -1, -1, "abcdefghijklmnopqrstuvwxyz-0123456789");
+    expect("late escape", USAGE_JSON, "{\"model\":\"abcdefghijklmnopqrstuvwxyz\\/0\"}", -1, -1, -1,
+           "abcdefghijklmnopqrstuvwxyz/0");
+    expect("utf-8 name", USAGE_JSON, "{\"model\":\"mod\xc3\xa8le\"}", -1, -1, -1, "mod\xc3\xa8le");
     char buf[400];
     snprintf(buf, sizeof buf, "{\"model\":\"%0200d\"}", 7);
     expect("too long", USAGE_JSON, buf, -1, -1, -1, "");
@@ -534,5 +602,6 @@ static void garbage(void)
 
 TEST_MAIN(RUN(content_types) RUN(openai_json) RUN(openai_stream) RUN(anthropic)
               RUN(sse_framing) RUN(sse_long_events) RUN(json_huge_content)
-              RUN(json_top_level_only) RUN(json_around_the_windows) RUN(numbers) RUN(models)
+              RUN(json_top_level_only) RUN(json_whole_fast_path)
+              RUN(json_around_the_windows) RUN(numbers) RUN(models)
               RUN(none_and_empty) RUN(truncated_bodies) RUN(garbage))
