@@ -14,6 +14,10 @@
  * past it are never broken (fail open, logged once). */
 #define CB_TABLE_SIZE 4096u
 
+/* Hints: the entry last found for a server name's address (table.c). */
+#define CB_HINT_BITS 10u
+#define CB_HINT_SIZE (1u << CB_HINT_BITS)
+
 /* Bounds of the configuration. */
 #define CB_COUNT_MAX 1000000
 #define CB_PROBES_MAX 1000           /* fits the 16-bit probe fields of the word */
@@ -73,6 +77,7 @@ struct cb {
     char window_text[24];          /* `window` as written, for logs */
     _Atomic uint32_t full_warned;
     _Atomic(struct cb_entry *) table[CB_TABLE_SIZE];
+    _Atomic(struct cb_entry *) hint[CB_HINT_SIZE];
 };
 
 /* config.c: create() and destroy() of the descriptor. */
@@ -81,7 +86,8 @@ void cb_destroy(void *instance);
 
 /* table.c: the circuit of backend/server, created on first sight (the only
  * allocation, once per server); NULL when the table is full or memory is out.
- * Lock-free: lookups only load; an insertion is one compare-and-swap. */
+ * Lock-free: lookups only load; an insertion is one compare-and-swap; a hint
+ * (checked against the names) is stored when it missed. */
 struct cb_entry *cb_find(struct cb *cb, sl_str backend, sl_str server);
 /* Frees every entry (destroy(), when no hook can run any more). */
 void cb_table_free(struct cb *cb);
