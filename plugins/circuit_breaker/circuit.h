@@ -76,6 +76,9 @@ struct cb {
     uint64_t on_status[CB_STATUS_WORDS];
     char window_text[24];          /* `window` as written, for logs */
     _Atomic uint32_t full_warned;
+    /* Circuits not closed (open or half-open): on_select skips its work while 0.
+     * Changed only by the winner of a transition to or from closed (state.c). */
+    _Atomic uint32_t not_closed;
     _Atomic(struct cb_entry *) table[CB_TABLE_SIZE];
     _Atomic(struct cb_entry *) hint[CB_HINT_SIZE];
 };
@@ -102,7 +105,7 @@ void cb_window_clear(struct cb_entry *e);
 /* state.c: the state machine. seen is the state word the caller loaded; a
  * transition from a word that changed meanwhile does nothing (someone else
  * moved the circuit first). */
-bool cb_to_open(const struct cb *cb, struct cb_entry *e, uint64_t seen, const char *why);
+bool cb_to_open(struct cb *cb, struct cb_entry *e, uint64_t seen, const char *why);
 /* The state for a selection now; an open circuit whose cooldown is over becomes
  * half-open here. *now: monotonic ms, read when first needed (0: not yet). */
 uint32_t cb_state_now(const struct cb *cb, struct cb_entry *e, uint64_t *now);
@@ -110,13 +113,13 @@ uint32_t cb_state_now(const struct cb *cb, struct cb_entry *e, uint64_t *now);
  * it back unused, or report its success (closes after `probes` of them). */
 bool cb_probe_take(const struct cb *cb, struct cb_entry *e, uint32_t *gen);
 void cb_probe_give_back(struct cb_entry *e, uint32_t gen);
-void cb_probe_succeeded(const struct cb *cb, struct cb_entry *e, uint32_t gen);
+void cb_probe_succeeded(struct cb *cb, struct cb_entry *e, uint32_t gen);
 /* Whether an attempt's outcome (SL_OUTCOME_*, status) is in `on`. */
 bool cb_is_failure(const struct cb *cb, int32_t outcome, uint32_t status);
 /* Closed: a failure (total: also a new request for the window), opening when a
  * threshold is reached; a good response head (counts in the window); a response
  * that completed (ends a run of failures). */
-void cb_closed_failure(const struct cb *cb, struct cb_entry *e, uint64_t seen, bool total,
+void cb_closed_failure(struct cb *cb, struct cb_entry *e, uint64_t seen, bool total,
                        const char *what);
 void cb_closed_success(const struct cb *cb, struct cb_entry *e);
 void cb_closed_completed(struct cb_entry *e);
