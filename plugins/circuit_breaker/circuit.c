@@ -27,7 +27,9 @@
  *    consecutive failures. So a server whose streams always break still opens.
  *  - The hot path takes no lock and allocates nothing once every server has
  *    been seen: the transaction's state is a tagged pointer (below); only a
- *    probe takes a few bytes of transaction memory.
+ *    probe takes a few bytes of transaction memory. While every circuit of the
+ *    instance is closed (a count of the others, cb->not_closed), on_select
+ *    returns at once; on_attempt looks its server's circuit up by name.
  */
 #include "circuit.h"
 
@@ -49,55 +51,31 @@ struct cb_txn {
 
 #define TAGGED(p) (((uintptr_t)(p)&1u) != 0)
 
-static struct cb_txn *txn_struct(const struct cb *cb, sl_txn *t)
+/* Each hook reads txn_data once (d) and works from it. */
+static struct cb_txn *as_struct(void *d)
 {
-    void *d = cb->h->txn_data(t, cb);
     return d && !TAGGED(d) ? d : NULL;
 }
 
-static struct cb_entry *pending_get(const struct cb *cb, sl_txn *t)
+static struct cb_entry *pending_of(void *d)
 {
-    void *d = cb->h->txn_data(t, cb);
-    if (!d)
-        return NULL;
     if (TAGGED(d))
         return (struct cb_entry *)((uintptr_t)d & ~(uintptr_t)1u);
-    return ((struct cb_txn *)d)->pending;
-}
-
-static void pending_set(const struct cb *cb, sl_txn *t, struct cb_entry *e)
-{
-    struct cb_txn *x = txn_struct(cb, t);
-    if (x)
-        x->pending = e;
-    else
-        cb->h->txn_set_data(t, cb, e ? (void *)((uintptr_t)e | 1u) : NULL);
+    return d ? ((struct cb_txn *)d)->pending : NULL;
 }
 
 /* The struct, made on first need (keeping a pending entry); NULL: out of memory. */
-static struct cb_txn *txn_struct_make(const struct cb *cb, sl_txn *t)
+static struct cb_txn *txn_struct_make(const struct cb *cb, sl_txn *t, void *d)
 {
-    struct cb_txn *x = txn_struct(cb, t);
+    struct cb_txn *x = as_struct(d);
     if (x)
         return x;
-    struct cb_entry *pending = pending_get(cb, t);
     if (!(x = cb->h->txn_alloc(t, sizeof *x)))
         return NULL;
     memset(x, 0, sizeof *x);
-    x->pending = pending;
+    x->pending = pending_of(d);
     cb->h->txn_set_data(t, cb, x);
     return x;
-}
-
-/* A good head on a closed circuit that no break followed: its response is done
- * as far as this circuit cares (a retry elsewhere or the end of the transaction). */
-static void settle_pending(const struct cb *cb, sl_txn *t)
-{
-    struct cb_entry *e = pending_get(cb, t);
-    if (e) {
-        cb_closed_completed(e);
-        pending_set(cb, t, NULL);
-    }
 }
 
 /* ---- on_select ---- */
@@ -105,7 +83,7 @@ static void settle_pending(const struct cb *cb, sl_txn *t)
 /* The half-open servers get what is left once open ones are vetoed: one probe
  * (picked) when one would be a balancing candidate and has a free slot, vetoes
  * for the others. best_prio: the best priority among closed usable servers. */
-static void select_half_open(struct cb *cb, sl_txn *t, sl_select *s, uint32_t best_prio)
+static void select_half_open(struct cb *cb, sl_txn *t, void *d, sl_select *s, uint32_t best_prio)
 {
     const sl_host *h = cb->h;
     uint32_t n = h->select_count(s);
@@ -121,8 +99,9 @@ static void select_half_open(struct cb *cb, sl_txn *t, sl_select *s, uint32_t be
         uint32_t gen = 0;
         if (!picked && info.usable && info.weight > 0 && info.priority <= best_prio &&
             cb_probe_take(cb, e, &gen)) {
-            struct cb_txn *x = txn_struct_make(cb, t);
+            struct cb_txn *x = txn_struct_make(cb, t, d);
             if (x && h->select_pick(s, i) == SL_OK) {
+                d = x;
                 x->probe = e;
                 x->probe_gen = gen;
                 picked = true;
@@ -134,11 +113,13 @@ static void select_half_open(struct cb *cb, sl_txn *t, sl_select *s, uint32_t be
     }
 }
 
-static int32_t cb_on_select(void *instance, sl_txn *t, sl_select *s)
+/* on_select once some circuit is not closed: out of line, so that the usual
+ * case saves no registers and reserves no stack for it. */
+__attribute__((noinline)) static int32_t select_servers(struct cb *cb, sl_txn *t, sl_select *s)
 {
-    struct cb *cb = instance;
     const sl_host *h = cb->h;
-    struct cb_txn *x = txn_struct(cb, t);
+    void *d = h->txn_data(t, cb);
+    struct cb_txn *x = as_struct(d);
     if (x && x->probe) { /* defensive: an attempt that never reported */
         cb_probe_give_back(x->probe, x->probe_gen);
         x->probe = NULL;
@@ -166,15 +147,28 @@ static int32_t cb_on_select(void *instance, sl_txn *t, sl_select *s)
         }
     }
     if (half_open)
-        select_half_open(cb, t, s, best_prio);
+        select_half_open(cb, t, d, s, best_prio);
     /* Every server vetoed: the host answers 503 no_usable_server at once. */
     return SL_CONTINUE;
+}
+
+static int32_t cb_on_select(void *instance, sl_txn *t, sl_select *s)
+{
+    struct cb *cb = instance;
+    /* Every circuit of the instance closed (the usual case): nothing to veto or
+     * probe, so no server needs looking at. A circuit that opens meanwhile is
+     * as if it opened just after this selection (on_attempt then ignores it). A
+     * probe slot this transaction still holds is on a circuit that is closed
+     * now, so it needs no giving back. */
+    if (!atomic_load_explicit(&cb->not_closed, memory_order_acquire))
+        return SL_CONTINUE;
+    return select_servers(cb, t, s);
 }
 
 /* ---- on_attempt ---- */
 
 /* Half-open: only this period's probe says something. */
-static void half_open_outcome(struct cb *cb, sl_txn *t, struct cb_entry *e, uint64_t w,
+static void half_open_outcome(struct cb *cb, struct cb_txn *x, struct cb_entry *e, uint64_t w,
                               uint32_t probe_gen, bool failed, const char *what)
 {
     if (failed) {
@@ -183,8 +177,7 @@ static void half_open_outcome(struct cb *cb, sl_txn *t, struct cb_entry *e, uint
         (void)cb_to_open(cb, e, w, why);
         return;
     }
-    struct cb_txn *x = txn_struct(cb, t); /* a probe always has its struct */
-    if (x) {
+    if (x) { /* a probe always has its struct */
         x->probed = e;
         x->probed_gen = probe_gen;
     }
@@ -194,8 +187,12 @@ static void half_open_outcome(struct cb *cb, sl_txn *t, struct cb_entry *e, uint
 static int32_t cb_on_attempt(void *instance, sl_txn *t, const sl_attempt *a)
 {
     struct cb *cb = instance;
-    settle_pending(cb, t); /* an earlier attempt's good head: it answered */
-    struct cb_txn *x = txn_struct(cb, t);
+    void *d = cb->h->txn_data(t, cb);
+    struct cb_txn *x = as_struct(d);
+    /* An earlier attempt's good head: it answered. */
+    struct cb_entry *settled = pending_of(d), *pending = NULL;
+    if (settled)
+        cb_closed_completed(settled);
     struct cb_entry *e = cb_find(cb, a->backend, a->server);
     struct cb_entry *probe = x ? x->probe : NULL;
     uint32_t gen = x ? x->probe_gen : 0;
@@ -205,39 +202,44 @@ static int32_t cb_on_attempt(void *instance, sl_txn *t, const sl_attempt *a)
         cb_probe_give_back(probe, gen);
         probe = NULL;
     }
-    if (!e)
-        return SL_CONTINUE;
-    bool failed = cb_is_failure(cb, a->outcome, a->status);
-    char what[48] = "";
-    if (failed)
-        cb_describe(a->outcome, a->status, what, sizeof what);
-    uint64_t w = atomic_load_explicit(&e->word, memory_order_acquire);
-    switch (CB_W_STATE(w)) {
-    case SL_CIRCUIT_CLOSED:
-        if (failed) {
-            cb_closed_failure(cb, e, w, true, what);
-        } else {
-            cb_closed_success(cb, e);
-            pending_set(cb, t, e);
+    if (e) {
+        bool failed = cb_is_failure(cb, a->outcome, a->status);
+        char what[48];
+        what[0] = '\0';
+        if (failed)
+            cb_describe(a->outcome, a->status, what, sizeof what);
+        uint64_t w = atomic_load_explicit(&e->word, memory_order_acquire);
+        switch (CB_W_STATE(w)) {
+        case SL_CIRCUIT_CLOSED:
+            if (failed) {
+                cb_closed_failure(cb, e, w, true, what);
+            } else {
+                cb_closed_success(cb, e);
+                pending = e;
+            }
+            break;
+        case SL_CIRCUIT_HALF_OPEN:
+            if (probe && CB_W_GEN(w) == gen)
+                half_open_outcome(cb, x, e, w, gen, failed, what);
+            break; /* otherwise it began before this half-open period */
+        default:
+            break; /* open: it began before the circuit opened */
         }
-        break;
-    case SL_CIRCUIT_HALF_OPEN:
-        if (probe && CB_W_GEN(w) == gen)
-            half_open_outcome(cb, t, e, w, gen, failed, what);
-        break; /* otherwise it began before this half-open period */
-    default:
-        break; /* open: it began before the circuit opened */
     }
+    /* Usually the only txn_set_data of the transaction: the tagged pointer. */
+    if (x)
+        x->pending = pending;
+    else if (pending != settled)
+        cb->h->txn_set_data(t, cb, pending ? (void *)((uintptr_t)pending | 1u) : NULL);
     return SL_CONTINUE;
 }
 
 /* ---- on_end ---- */
 
 /* A response that broke after a good head: a failure of the server that sent it. */
-static void count_broken(struct cb *cb, sl_txn *t)
+static void count_broken(struct cb *cb, struct cb_txn *x, struct cb_entry *pending)
 {
-    struct cb_entry *e = pending_get(cb, t);
-    struct cb_txn *x = txn_struct(cb, t);
+    struct cb_entry *e = pending;
     if (!e && x)
         e = x->probed;
     if (!e)
@@ -253,16 +255,20 @@ static void count_broken(struct cb *cb, sl_txn *t)
 static void cb_on_end(void *instance, sl_txn *t, const sl_txn_end *end)
 {
     struct cb *cb = instance;
-    struct cb_txn *x = txn_struct(cb, t);
+    void *d = cb->h->txn_data(t, cb);
+    if (!d)
+        return; /* no attempt with a good head, no probe */
+    struct cb_txn *x = as_struct(d);
     if (x && x->probe) { /* answered or failed before the attempt */
         cb_probe_give_back(x->probe, x->probe_gen);
         x->probe = NULL;
     }
     if (end->flags & SL_END_UPSTREAM_BROKE)
-        count_broken(cb, t);
-    else
-        settle_pending(cb, t);
-    cb->h->txn_set_data(t, cb, NULL);
+        count_broken(cb, x, pending_of(d));
+    else if (pending_of(d))
+        cb_closed_completed(pending_of(d));
+    /* No txn_set_data(NULL): no hook runs after on_end, and the next
+     * transaction starts with NULL. */
 }
 
 static const sl_plugin cb_plugin = {

@@ -14,6 +14,10 @@
  * past it are never broken (fail open, logged once). */
 #define CB_TABLE_SIZE 4096u
 
+/* Hints: the entry last found for a server name's address (table.c). */
+#define CB_HINT_BITS 10u
+#define CB_HINT_SIZE (1u << CB_HINT_BITS)
+
 /* Bounds of the configuration. */
 #define CB_COUNT_MAX 1000000
 #define CB_PROBES_MAX 1000           /* fits the 16-bit probe fields of the word */
@@ -72,7 +76,11 @@ struct cb {
     uint64_t on_status[CB_STATUS_WORDS];
     char window_text[24];          /* `window` as written, for logs */
     _Atomic uint32_t full_warned;
+    /* Circuits not closed (open or half-open): on_select skips its work while 0.
+     * Changed only by the winner of a transition to or from closed (state.c). */
+    _Atomic uint32_t not_closed;
     _Atomic(struct cb_entry *) table[CB_TABLE_SIZE];
+    _Atomic(struct cb_entry *) hint[CB_HINT_SIZE];
 };
 
 /* config.c: create() and destroy() of the descriptor. */
@@ -81,7 +89,8 @@ void cb_destroy(void *instance);
 
 /* table.c: the circuit of backend/server, created on first sight (the only
  * allocation, once per server); NULL when the table is full or memory is out.
- * Lock-free: lookups only load; an insertion is one compare-and-swap. */
+ * Lock-free: lookups only load; an insertion is one compare-and-swap; a hint
+ * (checked against the names) is stored when it missed. */
 struct cb_entry *cb_find(struct cb *cb, sl_str backend, sl_str server);
 /* Frees every entry (destroy(), when no hook can run any more). */
 void cb_table_free(struct cb *cb);
@@ -96,7 +105,7 @@ void cb_window_clear(struct cb_entry *e);
 /* state.c: the state machine. seen is the state word the caller loaded; a
  * transition from a word that changed meanwhile does nothing (someone else
  * moved the circuit first). */
-bool cb_to_open(const struct cb *cb, struct cb_entry *e, uint64_t seen, const char *why);
+bool cb_to_open(struct cb *cb, struct cb_entry *e, uint64_t seen, const char *why);
 /* The state for a selection now; an open circuit whose cooldown is over becomes
  * half-open here. *now: monotonic ms, read when first needed (0: not yet). */
 uint32_t cb_state_now(const struct cb *cb, struct cb_entry *e, uint64_t *now);
@@ -104,13 +113,13 @@ uint32_t cb_state_now(const struct cb *cb, struct cb_entry *e, uint64_t *now);
  * it back unused, or report its success (closes after `probes` of them). */
 bool cb_probe_take(const struct cb *cb, struct cb_entry *e, uint32_t *gen);
 void cb_probe_give_back(struct cb_entry *e, uint32_t gen);
-void cb_probe_succeeded(const struct cb *cb, struct cb_entry *e, uint32_t gen);
+void cb_probe_succeeded(struct cb *cb, struct cb_entry *e, uint32_t gen);
 /* Whether an attempt's outcome (SL_OUTCOME_*, status) is in `on`. */
 bool cb_is_failure(const struct cb *cb, int32_t outcome, uint32_t status);
 /* Closed: a failure (total: also a new request for the window), opening when a
  * threshold is reached; a good response head (counts in the window); a response
  * that completed (ends a run of failures). */
-void cb_closed_failure(const struct cb *cb, struct cb_entry *e, uint64_t seen, bool total,
+void cb_closed_failure(struct cb *cb, struct cb_entry *e, uint64_t seen, bool total,
                        const char *what);
 void cb_closed_success(const struct cb *cb, struct cb_entry *e);
 void cb_closed_completed(struct cb_entry *e);

@@ -204,7 +204,10 @@ int32_t cb_create(const sl_host *h, sl_config *cfg, void **instance)
         default_on(cb);
     for (uint32_t i = 0; i < CB_TABLE_SIZE; i++)
         atomic_init(&cb->table[i], NULL);
+    for (uint32_t i = 0; i < CB_HINT_SIZE; i++)
+        atomic_init(&cb->hint[i], NULL);
     atomic_init(&cb->full_warned, 0);
+    atomic_init(&cb->not_closed, 0);
     *instance = cb;
     return SL_OK;
 }

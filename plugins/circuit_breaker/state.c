@@ -42,15 +42,23 @@ static void announce(const struct cb *cb, struct cb_entry *e, uint64_t mine, int
 
 /* ---- transitions: each one compare-and-swap from the word the caller saw ---- */
 
-bool cb_to_open(const struct cb *cb, struct cb_entry *e, uint64_t seen, const char *why)
+bool cb_to_open(struct cb *cb, struct cb_entry *e, uint64_t seen, const char *why)
 {
     /* Stored before the swap so that whoever sees OPEN sees its time. A loser's
      * store lands within the same instant as the winner's. */
     atomic_store_explicit(&e->opened_at, now_ms(cb), memory_order_relaxed);
     uint64_t next = CB_W_MAKE(SL_CIRCUIT_OPEN, CB_W_GEN(seen) + 1u, 0, 0);
+    /* From closed: counted before the swap (undone if it is lost), so that a
+     * selection that sees no circuit counted saw none open. */
+    bool from_closed = CB_W_STATE(seen) == SL_CIRCUIT_CLOSED;
+    if (from_closed)
+        atomic_fetch_add_explicit(&cb->not_closed, 1u, memory_order_acq_rel);
     if (!atomic_compare_exchange_strong_explicit(&e->word, &seen, next, memory_order_acq_rel,
-                                                 memory_order_acquire))
+                                                 memory_order_acquire)) {
+        if (from_closed)
+            atomic_fetch_sub_explicit(&cb->not_closed, 1u, memory_order_acq_rel);
         return false;
+    }
     announce(cb, e, next, SL_LOG_WARN, why);
     return true;
 }
@@ -68,12 +76,13 @@ static bool to_half_open(const struct cb *cb, struct cb_entry *e, uint64_t seen)
     return true;
 }
 
-static bool to_closed(const struct cb *cb, struct cb_entry *e, uint64_t seen)
+static bool to_closed(struct cb *cb, struct cb_entry *e, uint64_t seen)
 {
     uint64_t next = CB_W_MAKE(SL_CIRCUIT_CLOSED, CB_W_GEN(seen) + 1u, 0, 0);
     if (!atomic_compare_exchange_strong_explicit(&e->word, &seen, next, memory_order_acq_rel,
                                                  memory_order_acquire))
         return false;
+    atomic_fetch_sub_explicit(&cb->not_closed, 1u, memory_order_acq_rel); /* from half-open */
     /* A fresh start: failures from before the opening do not count again. */
     atomic_store_explicit(&e->consecutive, 0, memory_order_relaxed);
     cb_window_clear(e);
@@ -127,7 +136,7 @@ void cb_probe_give_back(struct cb_entry *e, uint32_t gen)
 }
 
 /* A probe came back good: count it, and close after `probes` of them. */
-void cb_probe_succeeded(const struct cb *cb, struct cb_entry *e, uint32_t gen)
+void cb_probe_succeeded(struct cb *cb, struct cb_entry *e, uint32_t gen)
 {
     uint64_t w = atomic_load_explicit(&e->word, memory_order_acquire);
     for (;;) {
@@ -159,7 +168,7 @@ bool cb_is_failure(const struct cb *cb, int32_t outcome, uint32_t status)
 /* A failure while closed: opens after `failures` in a row or when the window's
  * error rate reaches `error_rate` over at least `min_requests`. total: the
  * request is new to the window (false when a success already counted it). */
-void cb_closed_failure(const struct cb *cb, struct cb_entry *e, uint64_t seen, bool total,
+void cb_closed_failure(struct cb *cb, struct cb_entry *e, uint64_t seen, bool total,
                        const char *what)
 {
     uint32_t n = atomic_fetch_add_explicit(&e->consecutive, 1u, memory_order_relaxed) + 1u;
