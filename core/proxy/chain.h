@@ -4,6 +4,7 @@
  *                 hooks, pause/resume, on_end; local responses
  *   filter_api.c  the sl_host functions a hook calls on a transaction (headers,
  *                 bodies, variables, memory, timers, refs, selection)
+ *   retry.c       retry(): another attempt on another server or backend
  *
  * A transaction without filters never touches any of this (t->x stays NULL). With
  * filters, t->x holds what the filters asked for; it is recycled with the txn.
