@@ -9,7 +9,6 @@
 static const char *const fo_keys[] = {"attempts", "on", "backoff", "max_backoff", "max_retry_after",
                                       "max_body", "fallback", NULL};
 
-#define FO_ATTEMPTS_MAX 10
 #define FO_DELAY_MAX_MS 300000u
 
 static bool scalar(const sl_host *h, const sl_node *n)

@@ -11,7 +11,8 @@
  *                    at random from its upper half (jitter), so retries of many
  *                    requests do not arrive in lockstep
  *   max_retry_after: a server that answers with retry-after is set aside for that
- *                    long, at most this (default 10s)
+ *                    long, at most this (default 10s); a retry that has to go
+ *                    back to it waits that long
  *   max_body:        request bodies up to this size are kept for replay (default
  *                    1MiB); a request with a larger body is not retried
  *   fallback:        backend name(s) tried in order once the backend has no
@@ -49,6 +50,11 @@ struct fo_txn {
     bool avail_known;
     uint64_t tried, avail;          /* server bits of the current backend */
     sl_str backend;                 /* the current backend (host memory, txn-long) */
+    /* servers of the current backend that answered with retry-after, and until
+     * when (monotonic ms): a retry that goes back to one of them waits for it */
+    uint32_t aside_n;
+    uint32_t aside_idx[FO_ATTEMPTS_MAX];
+    uint64_t aside_until[FO_ATTEMPTS_MAX];
 };
 
 static struct fo_txn *txn_state(struct fo *fo, sl_txn *t, bool create)
@@ -102,6 +108,7 @@ static int32_t fo_select(void *inst, sl_txn *t, sl_select *s)
         if (i == 0 && !same(info.backend, st->backend)) {
             st->backend = info.backend; /* a fallback backend: nothing tried there yet */
             st->tried = 0;
+            st->aside_n = 0;
         }
         if (!info.usable)
             continue;
@@ -174,6 +181,25 @@ static int32_t no_server(struct fo *fo, sl_txn *t)
     return SL_CONTINUE;
 }
 
+/* Going back to a server this request tried before (not the one that just
+ * failed): the shortest wait any of them asked for with retry-after, 0 when one
+ * of them did not ask. Bounded by max_retry_after, as the set-aside is. */
+static uint64_t wait_for_tried(const struct fo *fo, const struct fo_txn *st, uint32_t last)
+{
+    uint64_t now = fo->h->clock_ms(SL_CLOCK_MONOTONIC), wait = UINT64_MAX;
+    for (uint32_t i = 0; i < 64; i++) {
+        if (i == last || !((st->tried >> i) & 1u))
+            continue;
+        uint64_t until = 0;
+        for (uint32_t k = 0; k < st->aside_n; k++)
+            if (st->aside_idx[k] == i && st->aside_until[k] > until)
+                until = st->aside_until[k];
+        uint64_t rem = until > now ? until - now : 0;
+        wait = rem < wait ? rem : wait;
+    }
+    return wait == UINT64_MAX ? 0 : wait;
+}
+
 static int32_t fo_attempt(void *inst, sl_txn *t, const sl_attempt *a)
 {
     struct fo *fo = inst;
@@ -182,10 +208,11 @@ static int32_t fo_attempt(void *inst, sl_txn *t, const sl_attempt *a)
         return no_server(fo, t);
     if (!failed(fo, a))
         return SL_CONTINUE;
+    uint64_t aside_until = 0;
     if (a->outcome == SL_OUTCOME_RESPONSE && a->retry_after_ms >= 0) {
         uint64_t ra = (uint64_t)a->retry_after_ms;
-        uint64_t until = h->clock_ms(SL_CLOCK_MONOTONIC) + (ra < fo->max_retry_after_ms ? ra : fo->max_retry_after_ms);
-        fo_aside_set(fo, fo_server_key(a->backend, a->server), until);
+        aside_until = h->clock_ms(SL_CLOCK_MONOTONIC) + (ra < fo->max_retry_after_ms ? ra : fo->max_retry_after_ms);
+        fo_aside_set(fo, fo_server_key(a->backend, a->server), aside_until);
     }
     struct fo_txn *st = txn_state(fo, t, true);
     if (!st)
@@ -196,9 +223,14 @@ static int32_t fo_attempt(void *inst, sl_txn *t, const sl_attempt *a)
         st->backend = a->backend;
         st->tried = 0;
         st->avail_known = false;
+        st->aside_n = 0;
     }
     if (a->server_index < 64)
         st->tried |= 1ull << a->server_index;
+    if (aside_until && st->aside_n < FO_ATTEMPTS_MAX) {
+        st->aside_idx[st->aside_n] = a->server_index;
+        st->aside_until[st->aside_n++] = aside_until;
+    }
     uint64_t delay = backoff_ms(fo, st->failed);
     bool untried = !st->avail_known || (st->avail & ~st->tried) != 0;
     int32_t r = SL_NOT_FOUND;
@@ -214,9 +246,13 @@ static int32_t fo_attempt(void *inst, sl_txn *t, const sl_attempt *a)
         if (r != SL_NOT_FOUND)
             return SL_CONTINUE;
     }
-    /* Every server was tried: one that failed earlier (not just now) may do. */
-    if (!untried && h->retry(t, SL_STR_NULL, delay) == SL_OK)
-        return SL_RETRY;
+    /* Every server was tried: one that failed earlier (not just now) may do,
+     * once the wait it asked for with retry-after is over. */
+    if (!untried) {
+        uint64_t wait = wait_for_tried(fo, st, a->server_index);
+        if (h->retry(t, SL_STR_NULL, wait > delay ? wait : delay) == SL_OK)
+            return SL_RETRY;
+    }
     return SL_CONTINUE;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #define FO_FALLBACK_MAX 8
+#define FO_ATTEMPTS_MAX 10
 #define FO_NAME_MAX 128
 
 /* `on:` conditions */

@@ -320,6 +320,38 @@ static void a_429_with_retry_after_moves_on_and_sets_the_server_aside(void)
     CHECK(sluice_and_mocks_stopped(&s, &a, &b, NULL));
 }
 
+/* Both servers rate-limited: the third attempt goes back to the first one, but
+ * only once its retry-after (capped by max_retry_after) has passed. */
+static void going_back_to_a_server_waits_for_its_retry_after(void)
+{
+    struct mock a, b;
+    START_MOCK(&a, "a", "--fail-status", "429", "--retry-after", "1");
+    START_MOCK(&b, "b", "--fail-status", "429", "--retry-after", "1");
+    struct sluice s;
+    for (int capped = 0; capped < 2; capped++) {
+        REQUIRE(mock_stop_on_failure(sluice_start(&s, HEAD
+            "    filters:\n"
+            "      - plugin: failover\n"
+            "        config: {attempts: 3, backoff: 1ms, max_retry_after: %s}\n"
+            "    servers:\n"
+            "      - {name: a, url: \"http://127.0.0.1:%d/v1\"}\n"
+            "      - {name: b, url: \"http://127.0.0.1:%d/v1\"}\n",
+            sluice_plugin_dir(), capped ? "200ms" : "10s", a.port, b.port), &a, &b, NULL));
+        CHECK(mock_post_reset(&a) && mock_post_reset(&b));
+        struct http_resp r;
+        CHECK_EQ_INT(chat(&s, CHAT, &r), 429); /* the last answer, as it was */
+        if (capped)
+            CHECK_MSG_(r.total_ms >= 150 && r.total_ms < 800, "capped wait: %.0f ms", r.total_ms);
+        else
+            CHECK_MSG_(r.total_ms >= 900 && r.total_ms < 5000, "retry-after wait: %.0f ms", r.total_ms);
+        http_resp_free(&r);
+        CHECK_EQ_INT(mock_stat(&a, "requests") + mock_stat(&b, "requests"), 3);
+        CHECK_EQ_INT(sluice_stop(&s), 0);
+    }
+    CHECK_EQ_INT(mock_stop(&a), 0);
+    CHECK_EQ_INT(mock_stop(&b), 0);
+}
+
 /* With nowhere else to go, the client gets the provider's 429 as it was. */
 static void a_429_with_nowhere_to_go_reaches_the_client(void)
 {
@@ -775,6 +807,7 @@ TEST_MAIN(
     RUN(killed_server_without_failover_errors_until_detected)
     RUN(backup_takes_over_while_the_primary_is_down_and_hands_back)
     RUN(a_429_with_retry_after_moves_on_and_sets_the_server_aside)
+    RUN(going_back_to_a_server_waits_for_its_retry_after)
     RUN(a_429_with_nowhere_to_go_reaches_the_client)
     RUN(all_servers_down_is_a_503_at_once)
     RUN(unreachable_servers_end_in_a_502_after_the_attempts)
