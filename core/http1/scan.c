@@ -9,85 +9,51 @@
  * stops at the first line it cannot vouch for on its own; parse.c takes that line
  * the careful way (http1_next_line(), then lint.c), which also says what is wrong
  * with it. What is accepted here is exactly what the careful way accepts.
- * Compile with -DHTTP1_SCAN_PORTABLE to try the 64-bit word version on x86-64.
+ * Compile with -DSLUICE_SCAN_PORTABLE to try the 64-bit word version on x86-64.
  */
 #include <string.h>
 
 #include "http1/http1_int.h"
+#include "net/bytemask.h"
 
-#if defined(__SSE2__) && !defined(HTTP1_SCAN_PORTABLE)
-#include <emmintrin.h>
+#if defined(BM_SSE2)
 #define SCAN_SSE2 1
 #endif
 
 static inline bool is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
 
-/* ---- CTL masks: for a block of BLOCK bytes, a mask with bit j * STRIDE + STRIDE - 1
- * set where byte j is a CTL (HTAB, CR and LF included) or DEL ---- */
+/* ---- CTL masks (net/bytemask.h): for a block of BM_BLOCK bytes, a mask with bit
+ * j * BM_STRIDE + BM_STRIDE - 1 set where byte j is a CTL (HTAB, CR and LF
+ * included) or DEL ---- */
 
-#if SCAN_SSE2
-
-#define BLOCK 16
-#define STRIDE 1
-typedef uint32_t bmask;
-
-static inline bmask ctl_mask(const unsigned char *u)
+static inline bm_mask ctl_mask(const unsigned char *u)
 {
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)u);
-    /* min(x, 0x1f) == x exactly for the bytes 0x00-0x1f (an unsigned compare) */
-    __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x),
-                               _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
-    return (bmask)_mm_movemask_epi8(bad);
+    return bm_bits(bm_ctl(bm_load(u)));
 }
 
-#else
-
-#define BLOCK 8
-#define STRIDE 8
-typedef uint64_t bmask;
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* Bit 7 of each byte: exact for every byte, as no carry crosses a byte. With
- * t = b & 0x7f, t + 0x60 reaches bit 7 iff t >= 0x20 and t + 0x01 iff t == 0x7f;
- * bytes with bit 7 set are obs-text. Byte j of the block is byte j of the word. */
-static inline bmask ctl_mask(const unsigned char *u)
+/* The mask of u[0..n), n < BM_BLOCK, byte by byte: the end of the input. */
+static inline bm_mask ctl_mask_short(const unsigned char *u, size_t n)
 {
-    uint64_t w, t;
-    memcpy(&w, u, sizeof w);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    t = w & (ONES * 0x7f);
-    return ~(((t + ONES * 0x60) & ~(t + ONES)) | w) & HIGHS;
-}
-
-#endif
-
-/* The mask of u[0..n), n < BLOCK, byte by byte: the end of the input. */
-static inline bmask ctl_mask_short(const unsigned char *u, size_t n)
-{
-    bmask m = 0;
+    bm_mask m = 0;
     size_t j;
     for (j = 0; j < n; j++)
         if (is_ctl(u[j]))
-            m |= (bmask)1 << (j * STRIDE + STRIDE - 1);
+            m |= (bm_mask)1 << (j * BM_STRIDE + BM_STRIDE - 1);
     return m;
 }
 
-/* The mask of the block at u[b..b + BLOCK), cut at lim; 0 past lim. */
-static inline bmask block_at(const unsigned char *u, size_t b, size_t lim)
+/* The mask of the block at u[b..b + BM_BLOCK), cut at lim; 0 past lim. */
+static inline bm_mask block_at(const unsigned char *u, size_t b, size_t lim)
 {
-    if (b + BLOCK <= lim)
+    if (b + BM_BLOCK <= lim)
         return ctl_mask(u + b);
     if (b >= lim)
         return 0;
-    if (lim >= BLOCK) /* the last BLOCK bytes, without those before b */
-        return ctl_mask(u + lim - BLOCK) >> ((b + BLOCK - lim) * STRIDE);
+    if (lim >= BM_BLOCK) /* the last BM_BLOCK bytes, without those before b */
+        return ctl_mask(u + lim - BM_BLOCK) >> ((b + BM_BLOCK - lim) * BM_STRIDE);
     return ctl_mask_short(u + b, lim - b);
 }
 
-static inline size_t first_bit(bmask m) { return (size_t)__builtin_ctzll(m) / STRIDE; }
 
 /* ---- runs of one byte class ---- */
 
@@ -165,14 +131,14 @@ size_t http1_host_len(const char *s, size_t lim)
 static inline size_t text_end(const unsigned char *u, size_t i, size_t lim)
 {
     for (;;) {
-        bmask m = block_at(u, i, lim);
+        bm_mask m = block_at(u, i, lim);
         if (!m) {
-            i += BLOCK;
+            i += BM_BLOCK;
             if (i >= lim)
                 return lim;
             continue;
         }
-        i += first_bit(m);
+        i += bm_first(m);
         if (u[i] != '\t')
             return i;
         i++; /* HTAB is text */

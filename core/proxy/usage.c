@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json/json.h"
+#include "net/bytemask.h"
 
 #define COUNT_DIGITS_MAX 15 /* counts below 10^15; four of them sum without overflow */
 
@@ -61,88 +62,25 @@ static bool key_is(const char *k, size_t kn, const char *lit)
 
 /* ---- blocks: where the next '"' or '\\' is, without a call per string ----
  * Strings here are mostly short keys and values, where a memchr call costs more than
- * the search. SSE2 (every x86-64 CPU) looks at 16 bytes at a time, a 64-bit word at 8
- * elsewhere; mask bit j * STRIDE + STRIDE - 1 is set where byte j is one of the
- * bytes searched. Compile with -DUSAGE_SCAN_PORTABLE to try the word version. */
-
-#if defined(__SSE2__) && !defined(USAGE_SCAN_PORTABLE)
-#include <emmintrin.h>
-#define BLOCK 16
-#define STRIDE 1
-typedef uint32_t bmask;
-
-static inline __m128i load16(const char *p)
-{
-    return _mm_loadu_si128((const __m128i *)(const void *)p);
-}
+ * the search: net/bytemask.h looks at 16 bytes at a time (8 without SSE2). */
 
 /* '"' and '\\': what ends a run of string text. */
-static inline bmask text_stop_mask(const char *p)
+static inline bm_mask text_stop_mask(const char *p)
 {
-    __m128i x = load16(p);
-    return (bmask)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+    bm_block b = bm_load(p);
+    return bm_bits(bm_or(bm_eq(b, '"'), bm_eq(b, '\\')));
 }
 
 /* '\\', the control bytes and DEL: what a model name is not copied as it is with. */
-static inline bmask model_stop_mask(const char *p)
+static inline bm_mask model_stop_mask(const char *p)
 {
-    __m128i x = load16(p);
-    __m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x); /* x <= 0x1f */
-    __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)),
-                               _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
-    return (bmask)_mm_movemask_epi8(_mm_or_si128(ctl, odd));
-}
-
-#else
-#define BLOCK 8
-#define STRIDE 8
-typedef uint64_t bmask;
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-
-/* Byte j of the block is byte j of the word. */
-static inline uint64_t load8(const char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, sizeof w);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    return w;
-}
-
-/* Bit 7 of each byte of w equal to c, exact for every byte (no carry crosses a
- * byte): with x = b ^ c and t = x & 0x7f, t + 0x7f reaches bit 7 iff t != 0, and
- * bit 7 of x covers the rest. */
-static inline uint64_t eq_mask(uint64_t w, unsigned char c)
-{
-    uint64_t x = w ^ (ONES * c), t = x & (ONES * 0x7f);
-    return ~((t + ONES * 0x7f) | x) & HIGHS;
-}
-
-static inline bmask text_stop_mask(const char *p)
-{
-    uint64_t w = load8(p);
-    return eq_mask(w, '"') | eq_mask(w, '\\');
-}
-
-static inline bmask model_stop_mask(const char *p)
-{
-    uint64_t w = load8(p), t = w & (ONES * 0x7f);
-    uint64_t ctl = ~((t + ONES * 0x60) | w) & HIGHS; /* b < 0x20, as in http1/scan.c */
-    return ctl | eq_mask(w, 0x7f) | eq_mask(w, '\\');
-}
-#endif
-
-static inline size_t first_bit(bmask m)
-{
-    return (size_t)__builtin_ctzll(m) / STRIDE;
+    bm_block b = bm_load(p);
+    return bm_bits(bm_or(bm_ctl(b), bm_eq(b, '\\')));
 }
 
 enum stop { STOP_TEXT, STOP_MODEL };
 
-static inline bmask stop_mask(const char *p, enum stop k)
+static inline bm_mask stop_mask(const char *p, enum stop k)
 {
     return k == STOP_TEXT ? text_stop_mask(p) : model_stop_mask(p);
 }
@@ -156,14 +94,14 @@ static inline bool is_stop(char c, enum stop k)
  * overlaps the one before rather than reading past n. */
 static inline size_t first_stop(const char *p, size_t j, size_t n, enum stop k)
 {
-    for (; j + BLOCK <= n; j += BLOCK) {
-        bmask m = stop_mask(p + j, k);
+    for (; j + BM_BLOCK <= n; j += BM_BLOCK) {
+        bm_mask m = stop_mask(p + j, k);
         if (m)
-            return j + first_bit(m);
+            return j + bm_first(m);
     }
-    if (j < n && n >= BLOCK) {
-        bmask m = stop_mask(p + n - BLOCK, k) >> ((j + BLOCK - n) * STRIDE);
-        return m ? j + first_bit(m) : n;
+    if (j < n && n >= BM_BLOCK) {
+        bm_mask m = stop_mask(p + n - BM_BLOCK, k) >> ((j + BM_BLOCK - n) * BM_STRIDE);
+        return m ? j + bm_first(m) : n;
     }
     while (j < n && !is_stop(p[j], k))
         j++;
