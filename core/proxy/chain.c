@@ -107,12 +107,7 @@ static void fail_closed(struct txn *t, const struct filter *f, const char *hook)
     log_warn("filter %s (%s) failed in %s: request %s answered 500", f->cf->plugin, f->scope, hook,
              t->request_id);
     t->error = "filter failed";
-    if (t->u) {
-        struct upstream *u = t->u;
-        t->u = NULL;
-        u->txn = NULL;
-        upstream_release(u, false);
-    }
+    txn_drop_upstream(t, false);
     txn_error(t, 500, "server_error", "filter_error", "a filter failed to process the request");
 }
 
@@ -124,12 +119,7 @@ static void send_local(struct txn *t, const struct filter *f)
         fail_closed(t, f, "respond (SL_DONE without a response)");
         return;
     }
-    if (t->u) { /* replacing an upstream response: its body is not read */
-        struct upstream *u = t->u;
-        t->u = NULL;
-        u->txn = NULL;
-        upstream_release(u, false);
-    }
+    txn_drop_upstream(t, false); /* replacing an upstream response: its body is not read */
     if (x->local_err_type) {
         t->error = "answered by a filter";
         txn_error(t, x->local_status, x->local_err_type, x->local_err_code, x->local_err_msg);

@@ -96,10 +96,10 @@ void chain_begin(struct txn *t);
 bool chain_request_body(struct txn *t, const char *data, size_t n);
 bool chain_request_end(struct txn *t);
 enum chain_resp { CHAIN_SEND, CHAIN_HELD, CHAIN_ENDED };
-/* CHAIN_ENDED also when a filter asked for a retry: the upstream is gone then and
- * the transaction waits for its next attempt. */
 /* The upstream's response head: on_attempt, then on_response_head. HELD: a filter
- * wants the whole body first (the head is kept and sent at the end). */
+ * wants the whole body first (the head is kept and sent at the end). ENDED: the
+ * transaction ended, or a filter asked for a retry (the upstream is gone then and
+ * the transaction waits for its next attempt). */
 enum chain_resp chain_response_head(struct txn *t, struct http1_head *h);
 /* A response body span (relayed by the caller unless held). False: a held body
  * passed its bound. */

@@ -237,6 +237,11 @@ void txn_send_upstream(struct txn *t, const void *data, size_t n);
 /* Picks a server (not the one at index exclude, -1 none) and starts the attempt
  * (head, and a held body). False when the transaction ended. */
 bool txn_dispatch(struct txn *t, int exclude);
+/* Closes (or, when reusable, pools) the transaction's upstream connection. */
+void txn_drop_upstream(struct txn *t, bool reusable);
+/* The attempt on t->srv is over with status: the balancer learns it, its
+ * connection is dropped (or pooled), its server counts the answer. */
+void txn_end_attempt(struct txn *t, int status, bool reusable, double now);
 /* Ends the transaction after a local answer was queued (chain.c). */
 void txn_finish_local(struct txn *t, uint16_t status, size_t bytes);
 void txn_finish(struct txn *t);

@@ -105,35 +105,14 @@ static void retry_fire(void *arg)
     (void)txn_dispatch(t, t->x->retry_exclude); /* it ends the transaction on failure */
 }
 
-/* The failed attempt is over for its server: counted there as a response of its
- * own and a retry, its connection closed (a response body is not read). */
-static void close_attempt(struct txn *t, int status)
-{
-    struct worker *w = t->c->w;
-    struct wbackend *wb = &w->px->backends[t->be->index];
-    if (t->u) {
-        struct upstream *u = t->u;
-        t->u = NULL;
-        u->txn = NULL;
-        upstream_release(u, false);
-    }
-    if (t->balanced) {
-        balance_finished(&wb->bal, t->server_idx, 0, false);
-        t->balanced = false;
-    }
-    struct stats_counters *ss = &t->srv->stats[w->id];
-    stat_sub(&ss->inflight, 1);
-    stat_add(&ss->responses[stats_class(status)], 1);
-    stat_add(&ss->retries, 1);
-    stats_hist_add(&ss->duration, (uint64_t)((proxy_now(w) - t->t_upstream) * 1e6));
-}
-
 void retry_start(struct txn *t, int outcome, int status)
 {
     struct txn_ext *x = t->x;
     note_tried(t, outcome, status);
-    if (t->srv)
-        close_attempt(t, status);
+    if (t->srv) { /* the failed attempt counts for its server, and as a retry */
+        txn_end_attempt(t, status, false, proxy_now(t->c->w));
+        stat_add(&t->srv->stats[t->c->w->id].retries, 1);
+    }
     /* Back to the state before the attempt. */
     t->status = 0;
     t->t_upstream = t->t_first_byte = t->t_client_head = 0;

@@ -95,13 +95,10 @@ static void account(struct txn *t, double now)
     stat_add(runtime_requests(rt, w->id, t->c->fe->index, runtime_endpoint(rt, t->be, t->srv)) + cls, 1);
     if (t->be)
         stat_add(&t->be->stats[w->id].responses[cls], 1);
-    if (t->srv && t->t_upstream > 0) {
+    if (t->srv && t->t_upstream > 0) { /* the rest was counted when the attempt ended */
         struct stats_counters *ss = &t->srv->stats[w->id];
-        stat_add(&ss->responses[cls], 1);
         stat_add(&ss->bytes_in, t->bytes_in);
         stat_add(&ss->bytes_out, t->bytes_out);
-        stat_sub(&ss->inflight, 1);
-        stats_hist_add(&ss->duration, (uint64_t)((now - t->t_upstream) * 1e6));
     }
     if (t->t_upstream > 0 && t->t_first_byte > 0) {
         double overhead = (t->t_upstream - t->t_start) + (t->t_client_head - t->t_first_byte);
@@ -139,6 +136,34 @@ static void access_log(struct txn *t, double now)
     access_buf_add(&px->access, &e);
 }
 
+void txn_drop_upstream(struct txn *t, bool reusable)
+{
+    struct upstream *u = t->u;
+    if (!u)
+        return;
+    t->u = NULL;
+    u->txn = NULL;
+    upstream_release(u, reusable);
+}
+
+void txn_end_attempt(struct txn *t, int status, bool reusable, double now)
+{
+    struct worker *w = t->c->w;
+    if (t->balanced) {
+        struct wbackend *wb = &w->px->backends[t->be->index];
+        uint64_t lat = t->t_first_byte > 0 ? (uint64_t)((t->t_first_byte - t->t_upstream) * 1e6) : 0;
+        balance_finished(&wb->bal, t->server_idx, lat, status > 0 && status < 500);
+        t->balanced = false;
+    }
+    txn_drop_upstream(t, reusable);
+    if (t->srv && t->t_upstream > 0) {
+        struct stats_counters *ss = &t->srv->stats[w->id];
+        stat_add(&ss->responses[stats_class(status)], 1);
+        stat_sub(&ss->inflight, 1);
+        stats_hist_add(&ss->duration, (uint64_t)((now - t->t_upstream) * 1e6));
+    }
+}
+
 /* Ends the transaction: the one place it is logged, counted and released. */
 void txn_finish(struct txn *t)
 {
@@ -146,18 +171,7 @@ void txn_finish(struct txn *t)
     if (t->x)
         chain_end(t);
     double now = proxy_now(t->c->w);
-    if (t->balanced) {
-        struct wbackend *wb = &t->c->w->px->backends[t->be->index];
-        uint64_t lat = t->t_first_byte > 0 ? (uint64_t)((t->t_first_byte - t->t_upstream) * 1e6) : 0;
-        balance_finished(&wb->bal, t->server_idx, lat, t->status > 0 && t->status < 500);
-        t->balanced = false;
-    }
-    if (t->u) {
-        struct upstream *u = t->u;
-        t->u = NULL;
-        u->txn = NULL;
-        upstream_release(u, t->resp_done && t->req_sent && u->head.keep_alive);
-    }
+    txn_end_attempt(t, t->status, t->u && t->resp_done && t->req_sent && t->u->head.keep_alive, now);
     account(t, now);
     access_log(t, now);
     client_txn_done(t->c);
@@ -640,9 +654,7 @@ void txn_upstream_failed(struct txn *t, int status, const char *why, bool retrya
     if (retryable && u && u->reused && t->replayable && !t->resp_started && t->attempts < 3) {
         struct nbuf replay = t->replay;
         memset(&t->replay, 0, sizeof t->replay);
-        t->u = NULL;
-        u->txn = NULL;
-        upstream_release(u, false);
+        txn_drop_upstream(t, false);
         struct wbackend *wb = &w->px->backends[t->be->index];
         t->u = upstream_connect(w, t->be, t->srv, &wb->pools[t->server_idx]);
         if (t->u) {
