@@ -246,6 +246,8 @@ struct conf *conf_retain(struct conf *c);
 void conf_release(struct conf *c);
 
 const struct conf_backend *conf_find_backend(const struct conf *c, const char *name);
+/* The same for a name that is not NUL-terminated. */
+const struct conf_backend *conf_find_backend_n(const struct conf *c, const char *name, size_t len);
 const struct conf_frontend *conf_find_frontend(const struct conf *c, const char *name);
 
 #endif

@@ -147,12 +147,19 @@ void conf_release(struct conf *c)
     free(c);
 }
 
+const struct conf_backend *conf_find_backend_n(const struct conf *c, const char *name, size_t len)
+{
+    for (size_t i = 0; i < c->backend_count; i++) {
+        const char *n = c->backends[i].name;
+        if (n && strlen(n) == len && !memcmp(n, name, len))
+            return &c->backends[i];
+    }
+    return NULL;
+}
+
 const struct conf_backend *conf_find_backend(const struct conf *c, const char *name)
 {
-    for (size_t i = 0; i < c->backend_count; i++)
-        if (c->backends[i].name && !strcmp(c->backends[i].name, name))
-            return &c->backends[i];
-    return NULL;
+    return conf_find_backend_n(c, name, strlen(name));
 }
 
 const struct conf_frontend *conf_find_frontend(const struct conf *c, const char *name)

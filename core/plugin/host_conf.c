@@ -207,12 +207,7 @@ static int32_t h_node_size(sl_config *cfg, const sl_node *n, uint64_t *out)
 static int32_t h_config_backend(sl_config *cfg, sl_str name)
 {
     const struct plugin_cfg *pc = (const struct plugin_cfg *)cfg;
-    for (size_t i = 0; i < pc->c->backend_count; i++) {
-        const char *n = pc->c->backends[i].name;
-        if (strlen(n) == name.len && !memcmp(n, name.ptr, name.len))
-            return SL_OK;
-    }
-    return SL_NOT_FOUND;
+    return name.ptr && conf_find_backend_n(pc->c, name.ptr, name.len) ? SL_OK : SL_NOT_FOUND;
 }
 
 void host_fill_conf(sl_host *h)

@@ -31,16 +31,6 @@ static bool body_replayable(const struct txn *t)
     return x->retain_max && !x->retain_overflow && t->req_done;
 }
 
-static struct backend_rt *backend_named(const struct runtime *rt, sl_str name)
-{
-    for (uint32_t i = 0; i < rt->backend_count; i++) {
-        const char *n = rt->backends[i].conf->name;
-        if (strlen(n) == name.len && !memcmp(n, name.ptr, name.len))
-            return &rt->backends[i];
-    }
-    return NULL;
-}
-
 /* A server that could take the retry now: usable, its circuit not open, and not
  * the one that just failed. */
 static bool has_candidate(const struct backend_rt *be, int exclude)
@@ -61,7 +51,10 @@ int32_t retry_request(struct txn *t, sl_str backend, uint64_t delay_ms)
         return SL_ERR_STATE;
     struct backend_rt *be = t->be;
     if (backend.len) {
-        be = backend_named(t->c->w->rt, backend);
+        if (!backend.ptr)
+            return SL_ERR_INVALID;
+        const struct conf_backend *cb = conf_find_backend_n(t->c->w->rt->conf, backend.ptr, backend.len);
+        be = cb ? runtime_backend(t->c->w->rt, cb) : NULL;
         if (!be)
             return SL_NOT_FOUND;
     }
