@@ -6,79 +6,17 @@
  * last hook ran; an entry is fully built before it is published (release), so a
  * reader that sees the pointer (acquire) sees its names. */
 #include "circuit.h"
+#include "server_key.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Names are read 8 bytes at a time (fixed-size memcpy: one unaligned load each):
- * byte-by-byte FNV-1a and two libc memcmp calls were most of a lookup's cost. */
-static inline uint64_t load64(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static inline uint64_t load32(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* The last 1..8 bytes of a name as one word, never reading past them: two
- * overlapping 4-byte loads from 4 bytes on, else bytes 0, n/2 and n-1 (as
- * wyhash). For a given n every byte is in the word, so equal words of equal
- * lengths are equal bytes. */
-static inline uint64_t tail_word(const char *p, size_t n)
-{
-    if (n >= 4)
-        return load32(p) << 32 | load32(p + n - 4);
-    return (uint64_t)(unsigned char)p[0] << 16 | (uint64_t)(unsigned char)p[n >> 1] << 8 |
-           (unsigned char)p[n - 1];
-}
-
-#define HASH_MUL UINT64_C(0x9e3779b97f4a7c15)
-
-/* One name into h, its length too (so "ab"+"c" and "a"+"bc" differ). */
-static inline uint64_t hash_name(uint64_t h, const char *p, size_t n)
-{
-    h = (h ^ n) * HASH_MUL;
-    for (; n > 8; p += 8, n -= 8) {
-        h = (h ^ load64(p)) * HASH_MUL;
-        h ^= h >> 32;
-    }
-    if (n)
-        h = (h ^ tail_word(p, n)) * HASH_MUL;
-    return h ^ (h >> 32);
-}
-
-static uint64_t name_hash(sl_str backend, sl_str server)
-{
-    uint64_t h = hash_name(UINT64_C(0xcbf29ce484222325), backend.ptr, backend.len);
-    h = hash_name(h, server.ptr, server.len);
-    /* The table index is the low bits: fold the high ones in (murmur3's finalizer). */
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    return h ^ (h >> 33);
-}
-
-/* a and b: n bytes each. The last 1..8 as in tail_word, but compared directly. */
-static inline bool bytes_eq(const char *a, const char *b, size_t n)
-{
-    for (; n > 8; a += 8, b += 8, n -= 8)
-        if (load64(a) != load64(b))
-            return false;
-    if (n >= 4)
-        return ((load32(a) ^ load32(b)) | (load32(a + n - 4) ^ load32(b + n - 4))) == 0;
-    return !n || (a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1]);
-}
 
 static bool entry_is(const struct cb_entry *e, uint64_t hash, sl_str backend, sl_str server)
 {
     return e->hash == hash && e->backend_len == backend.len && e->server_len == server.len &&
-           bytes_eq(e->names, backend.ptr, backend.len) &&
-           bytes_eq(e->names + backend.len + 1, server.ptr, server.len);
+           sk_bytes_eq(e->names, backend.ptr, backend.len) &&
+           sk_bytes_eq(e->names + backend.len + 1, server.ptr, server.len);
 }
 
 static struct cb_entry *entry_new(uint64_t hash, sl_str backend, sl_str server)
@@ -103,7 +41,7 @@ static struct cb_entry *entry_new(uint64_t hash, sl_str backend, sl_str server)
  * cb_find then has fewer registers to save. */
 __attribute__((noinline)) static struct cb_entry *table_find(struct cb *cb, sl_str backend, sl_str server)
 {
-    uint64_t hash = name_hash(backend, server);
+    uint64_t hash = sk_hash(backend, server);
     struct cb_entry *fresh = NULL;
     for (uint32_t i = 0; i < CB_TABLE_SIZE; i++) {
         _Atomic(struct cb_entry *) *slot = &cb->table[(hash + i) & (CB_TABLE_SIZE - 1)];
@@ -131,7 +69,7 @@ __attribute__((noinline)) static struct cb_entry *table_find(struct cb *cb, sl_s
 /* The hint of a server name's address: a multiplicative hash of the pointer. */
 static inline uint32_t hint_slot(const char *p)
 {
-    return (uint32_t)(((uint64_t)(uintptr_t)p * HASH_MUL) >> (64 - CB_HINT_BITS));
+    return (uint32_t)(((uint64_t)(uintptr_t)p * SK_MUL) >> (64 - CB_HINT_BITS));
 }
 
 struct cb_entry *cb_find(struct cb *cb, sl_str backend, sl_str server)
@@ -144,8 +82,8 @@ struct cb_entry *cb_find(struct cb *cb, sl_str backend, sl_str server)
     _Atomic(struct cb_entry *) *hint = &cb->hint[hint_slot(server.ptr)];
     struct cb_entry *e = atomic_load_explicit(hint, memory_order_acquire);
     if (e && e->server_len == server.len && e->backend_len == backend.len &&
-        bytes_eq(e->names + backend.len + 1, server.ptr, server.len) &&
-        bytes_eq(e->names, backend.ptr, backend.len))
+        sk_bytes_eq(e->names + backend.len + 1, server.ptr, server.len) &&
+        sk_bytes_eq(e->names, backend.ptr, backend.len))
         return e;
     e = table_find(cb, backend, server);
     if (e) /* only on a miss: hot hints are read-only, shared by the workers */

@@ -2,16 +2,12 @@
  * workers without a lock. A slot is claimed once for a server (CAS on its key)
  * and never freed; a full table only means a server is not set aside. */
 #include "failover.h"
+#include "server_key.h"
 
 uint64_t fo_server_key(sl_str backend, sl_str server)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < backend.len; i++)
-        h = (h ^ (unsigned char)backend.ptr[i]) * 1099511628211ull;
-    h = (h ^ '/') * 1099511628211ull;
-    for (size_t i = 0; i < server.len; i++)
-        h = (h ^ (unsigned char)server.ptr[i]) * 1099511628211ull;
-    return h ? h : 1;
+    uint64_t h = sk_hash(backend, server);
+    return h ? h : 1; /* 0 marks a free slot */
 }
 
 static struct fo_aside *slot(struct fo *fo, uint64_t key, bool claim)
